@@ -1,0 +1,2 @@
+// netlet's in-process API.
+export * from './model/index.js';

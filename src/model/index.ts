@@ -1,0 +1,3 @@
+export * from './plan.js';
+export * from './errors.js';
+export * from './ip.js';
