@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  iproute2 nftables                      # netns, links, bridge filtering
+  iproute2 nftables iputils-ping         # netns, links, bridge filtering, ping
   containernetworking-plugins            # real CNI plugins (/usr/lib/cni)
   busybox-static udhcpc isc-dhcp-client dhcpcd-base systemd   # real DHCP clients
   qemu-system-x86                        # real VM (software emulation)

@@ -81,3 +81,27 @@ export function normaliseMac(mac: string): string | undefined {
   const m = mac.trim().toLowerCase().replace(/-/g, ':');
   return /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m) ? m : undefined;
 }
+
+/** Formats 4 or 16 address bytes the way iproute2 prints them (RFC 5952 for IPv6). */
+export function bytesToIp(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join('.');
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
+  // Longest run (length >= 2) of zero words becomes "::".
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
+  if (best < 0) return hex(words);
+  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
+}
+
+/** Address bytes for either family. */
+export const ipToBytes = (a: string): Buffer =>
+  Buffer.from(familyOf(a) === 6 ? ipv6Bytes(a) : ipv4Bytes(a));

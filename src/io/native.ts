@@ -1,0 +1,69 @@
+// Typed access to netlet's native addon (native/netlet.cc). Errors come back as
+// SysError with the errno name and the syscall; the addon never crashes the process.
+import { createRequire } from 'node:module';
+import { SysError } from '../model/errors.js';
+
+interface NativeAddon {
+  setns(fd: number): void;
+  currentNetns(): number;
+  socketIn(nsFd: number, domain: number, type: number, protocol: number): number;
+  udpBound(nsFd: number, device: string, port: number): number;
+  openTap(nsFd: number, name: string, opts: TapOptions): number[];
+  setTapPersist(fd: number, on: boolean): void;
+  sendFds(sockFd: number, fds: number[], payload: Buffer): number;
+  recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
+}
+
+export interface TapOptions {
+  /** IFF_VNET_HDR: QEMU's virtio-net wants it. */
+  vnetHdr?: boolean;
+  /** Queues (one fd each); > 1 implies IFF_MULTI_QUEUE. */
+  queues?: number;
+  multiQueue?: boolean;
+  /** TUNSETPERSIST: the TAP outlives its fds, so a restarted VM can reopen it. */
+  persist?: boolean;
+}
+
+const require = createRequire(import.meta.url);
+// The addon sits in build/Release at the package root (dist/src/io -> ../../../).
+const addon = require('../../../build/Release/netlet_native.node') as NativeAddon;
+
+function wrap<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
+  return (...a: A): R => {
+    try {
+      return fn(...a);
+    } catch (e) {
+      const err = e as { code?: string; syscall?: string; message?: string };
+      if (err && typeof err.code === 'string' && typeof err.syscall === 'string') {
+        throw new SysError(err.code, err.syscall, err.message);
+      }
+      throw e;
+    }
+  };
+}
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+
+export const native = {
+  /** setns(CLONE_NEWNET) for the calling thread. */
+  setns: wrap(addon.setns),
+  /** An fd for the calling thread's current netns. */
+  currentNetns: wrap(addon.currentNetns),
+  /** A socket created inside nsFd's netns; the caller's thread is back home on return. */
+  socketIn: wrap(addon.socketIn),
+  /** Non-blocking UDP socket on 0.0.0.0:port, SO_BINDTODEVICE device, in nsFd's netns. */
+  udpBound: wrap(addon.udpBound),
+  /** Opens (creating if absent) TAP `name` in nsFd's netns; one fd per queue. */
+  openTap: wrap((nsFd: number, name: string, opts: TapOptions = {}) => addon.openTap(nsFd, name, opts)),
+  setTapPersist: wrap(addon.setTapPersist),
+  /** One sendmsg carrying fds as SCM_RIGHTS plus payload. */
+  sendFds: wrap(addon.sendFds),
+  /** One blocking recvmsg: data and any fds received. */
+  recvFds: wrap(addon.recvFds),
+};

@@ -1,0 +1,385 @@
+// A thin typed wrapper over the `netlink` package's rtnetlink, bound to one netns.
+// Everything on the setup path goes through here (no `ip` spawns). Errors become
+// SysError with the errno name (EEXIST, ENODEV, ...) so callers can branch on them.
+import netlinkPkg from 'netlink';
+import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink';
+import { SysError } from '../model/errors.js';
+import { bytesToIp, familyOf, ipToBytes, normaliseMac, parseCidr } from '../model/ip.js';
+import { NetnsHandle } from './netns.js';
+
+const { createRtNetlink, FlagsNew } = netlinkPkg;
+type Link = RtTypes.Link;
+type LinkAttrs = IflaTypes.LinkAttrs;
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** RFC 2863 operstate: 'UP', 'DOWN', 'UNKNOWN', ... */
+  operstate: string;
+  /** ifindex of the master (bridge), if enslaved. */
+  master?: number;
+  /** rtnl link kind: 'bridge', 'veth', 'tun', ... (undefined for physical devices). */
+  kind?: string;
+}
+
+export interface AddrInfo {
+  index: number;
+  family: 4 | 6;
+  address: string;
+  prefixLength: number;
+  scope: number;
+  /** IFA_F_PERMANENT: not from autoconf/DHCP (the kernel sets it on link-locals too). */
+  permanent: boolean;
+}
+
+export interface RouteInfo {
+  family: 4 | 6;
+  /** CIDR; "0.0.0.0/0" or "::/0" for default. */
+  dst: string;
+  gateway?: string;
+  oif?: number;
+  /** 'universe' | 'link' | 'host' | number */
+  scope: string;
+  protocol: string;
+  table: number;
+  type: string;
+  metric?: number;
+  prefsrc?: string;
+}
+
+export interface RouteSpec {
+  dst: string;
+  gateway?: string;
+  oif: number;
+  /** Defaults: 'link' without a gateway, 'universe' with one. */
+  scope?: 'link' | 'universe';
+  metric?: number;
+  prefsrc?: string;
+  protocol?: 'boot' | 'static' | 'kernel';
+}
+
+const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'];
+const SCOPES: Record<number, string> = { 0: 'universe', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };
+const PROTOCOLS: Record<number, string> = { 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 16: 'dhcp' };
+const RT_TYPES: Record<number, string> = { 1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast' };
+const AF = { 4: 2, 6: 10 } as const;
+// The package gives enum members by name when it knows them, by number otherwise.
+const enumName = (v: string | number, names: Record<number, string>): string =>
+  typeof v === 'string' ? v.toLowerCase() : (names[v] ?? String(v));
+const RT_TABLE_MAIN = 254;
+const NEW = FlagsNew.CREATE | FlagsNew.EXCL;
+
+// Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
+function attr(type: number, data: Buffer): Buffer {
+  const len = 4 + data.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  data.copy(out, 4);
+  return out;
+}
+const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
+
+function parseAttrs(buf: Buffer): Map<number, Buffer> {
+  const m = new Map<number, Buffer>();
+  for (let off = 0; off + 4 <= buf.length; ) {
+    const len = buf.readUInt16LE(off);
+    if (len < 4) break;
+    m.set(buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len));
+    off += (len + 3) & ~3;
+  }
+  return m;
+}
+
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_BR_FORWARD_DELAY = 1;
+const IFLA_BR_AGEING_TIME = 4;
+
+/** Turns the package's "Request rejected: EEXIST" into SysError('EEXIST', op). */
+function sysErr(op: string, e: unknown, details?: Record<string, unknown>): SysError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /Request rejected: (\w+)/.exec(msg);
+  const errno = m?.[1] ?? ((e as { code?: string })?.code || 'EIO');
+  return new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
+}
+
+export class Rtnl {
+  private constructor(
+    readonly netns: NetnsHandle,
+    private readonly sock: RtNetlinkSocket,
+    private readonly ownsNetns: boolean,
+  ) {}
+
+  /** An rtnetlink socket inside the netns at `path` (created there, used from here). */
+  static open(path: string): Rtnl {
+    const ns = NetnsHandle.open(path);
+    try {
+      return Rtnl.in(ns, true);
+    } catch (e) {
+      ns.close();
+      throw e;
+    }
+  }
+
+  /** An rtnetlink socket inside an already open netns. */
+  static in(ns: NetnsHandle, owns = false): Rtnl {
+    // The socket belongs to the netns its creator was in: enter, create, return.
+    const sock = ns.enterSync(() => createRtNetlink());
+    return new Rtnl(ns, sock, owns);
+  }
+
+  close(): void {
+    this.sock.socket.close();
+    if (this.ownsNetns) this.netns.close();
+  }
+
+  private async call<T>(op: string, details: Record<string, unknown> | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw sysErr(op, e, details);
+    }
+  }
+
+  // ---- links ----
+
+  private toLink(m: { data: Link; attrs: LinkAttrs }): LinkInfo {
+    const a = m.attrs;
+    const info = a.linkinfo ? parseAttrs(a.linkinfo) : undefined;
+    const kind = info?.get(IFLA_INFO_KIND)?.toString('utf8').replace(/\0+$/, '');
+    const l: LinkInfo = {
+      index: m.data.index ?? 0,
+      name: a.ifname ?? '',
+      mac: a.address ? Array.from(a.address, (b) => b.toString(16).padStart(2, '0')).join(':') : '',
+      mtu: a.mtu ?? 0,
+      up: !!m.data.flags?.up,
+      operstate: OPERSTATES[a.operstate ?? 0] ?? String(a.operstate),
+    };
+    if (a.master) l.master = a.master;
+    if (kind) l.kind = kind;
+    return l;
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    const ms = await this.call('getLinks', undefined, () => this.sock.getLinks());
+    return ms.map((m) => this.toLink(m));
+  }
+
+  /** The link called `name`, or undefined when there is none. */
+  async link(name: string): Promise<LinkInfo | undefined> {
+    try {
+      const [m] = await this.sock.getLink({}, { ifname: name });
+      return m ? this.toLink(m) : undefined;
+    } catch (e) {
+      const err = sysErr('getLink', e, { name });
+      if (err.errno === 'ENODEV') return undefined;
+      throw err;
+    }
+  }
+
+  /** Like link(), but ENODEV when absent. */
+  async mustLink(name: string): Promise<LinkInfo> {
+    const l = await this.link(name);
+    if (!l) throw new SysError('ENODEV', 'rtnetlink getLink', `no link named ${name} in ${this.netns.path}`, { name });
+    return l;
+  }
+
+  async linkByIndex(index: number): Promise<LinkInfo | undefined> {
+    try {
+      const [m] = await this.sock.getLink({ index });
+      return m ? this.toLink(m) : undefined;
+    } catch (e) {
+      const err = sysErr('getLink', e, { index });
+      if (err.errno === 'ENODEV') return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates a bridge. ageingSeconds 0 makes it flood every frame (works with any CNI plugin). */
+  async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number } = {}): Promise<void> {
+    const data = Buffer.concat([
+      attr(IFLA_BR_AGEING_TIME, u32(Math.round((opts.ageingSeconds ?? 300) * 100))),
+      attr(IFLA_BR_FORWARD_DELAY, u32(Math.round((opts.forwardDelay ?? 0) * 100))),
+    ]);
+    const linkinfo = Buffer.concat([attr(IFLA_INFO_KIND, cstr('bridge')), attr(IFLA_INFO_DATA, data)]);
+    const attrs: LinkAttrs = { ifname: name, linkinfo };
+    if (opts.mtu) attrs.mtu = opts.mtu;
+    await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { flags: NEW }));
+  }
+
+  private async setLink(op: string, index: number, data: Partial<Link>, attrs: LinkAttrs = {}): Promise<void> {
+    await this.call(op, { index, ...attrs }, () => this.sock.setLink({ index, ...data }, attrs));
+  }
+
+  async setUp(index: number, up = true): Promise<void> {
+    await this.setLink(up ? 'setUp' : 'setDown', index, { change: { up: true }, flags: up ? { up: true } : {} });
+  }
+  async setMtu(index: number, mtu: number): Promise<void> {
+    await this.setLink('setMtu', index, {}, { mtu });
+  }
+  async setMac(index: number, mac: string): Promise<void> {
+    const m = normaliseMac(mac);
+    if (!m) throw new SysError('EINVAL', 'rtnetlink setMac', `not a MAC address: ${mac}`);
+    await this.setLink('setMac', index, {}, { address: Buffer.from(m.split(':').map((h) => parseInt(h, 16))) });
+  }
+  async setName(index: number, name: string): Promise<void> {
+    await this.setLink('setName', index, {}, { ifname: name });
+  }
+  /** Enslaves to a bridge; master 0 releases (nomaster). */
+  async setMaster(index: number, master: number): Promise<void> {
+    await this.setLink(master ? 'setMaster' : 'setNoMaster', index, {}, { master });
+  }
+  /** Moves a link into the netns held open by fd. */
+  async moveToNetns(index: number, nsFd: number): Promise<void> {
+    await this.setLink('setNetns', index, {}, { netNsFd: nsFd });
+  }
+  async deleteLink(index: number): Promise<void> {
+    await this.call('delLink', { index }, () => this.sock.delLink({ index }));
+  }
+
+  // ---- addresses ----
+
+  async addresses(index?: number): Promise<AddrInfo[]> {
+    const ms = await this.call('getAddresses', undefined, () => this.sock.getAddresses());
+    return ms
+      .filter((m) => index === undefined || m.data.index === index)
+      .flatMap((m) => {
+        const raw = m.attrs.local ?? m.attrs.address;
+        if (!raw || (raw.length !== 4 && raw.length !== 16)) return [];
+        return [{
+          index: m.data.index ?? 0,
+          family: raw.length === 4 ? 4 : 6,
+          address: bytesToIp(raw),
+          prefixLength: m.data.prefixlen ?? 0,
+          scope: m.data.scope ?? 0,
+          permanent: !!(m.attrs.flags?.permanent ?? m.data.flags?.permanent),
+        } satisfies AddrInfo];
+      });
+  }
+
+  private addrMsg(index: number, cidr: string): [RtTypes.Address, RtTypes.AddressAttrs] {
+    const c = parseCidr(cidr);
+    if (!c) throw new SysError('EINVAL', 'rtnetlink address', `not a CIDR address: ${cidr}`);
+    const bytes = ipToBytes(c.address);
+    const attrs: RtTypes.AddressAttrs = { local: bytes, address: bytes };
+    if (c.family === 4 && c.prefixLength < 31) {
+      const n = bytes.readUInt32BE(0) | (c.prefixLength === 0 ? 0xffffffff : (0xffffffff >>> c.prefixLength));
+      const bc = Buffer.alloc(4);
+      bc.writeUInt32BE(n >>> 0);
+      attrs.broadcast = bc;
+    }
+    return [{ family: AF[c.family], prefixlen: c.prefixLength, index }, attrs];
+  }
+
+  async addAddress(index: number, cidr: string): Promise<void> {
+    const [d, a] = this.addrMsg(index, cidr);
+    await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW }));
+  }
+  async delAddress(index: number, cidr: string): Promise<void> {
+    const [d, a] = this.addrMsg(index, cidr);
+    await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a));
+  }
+
+  // ---- routes (main table) ----
+
+  async routes(family: 4 | 6): Promise<RouteInfo[]> {
+    const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }));
+    return ms
+      .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN)
+      .map((m) => {
+        const d = m.data;
+        const a = m.attrs;
+        const dstLen = d.dstLen ?? 0;
+        const dst = a.dst ? `${bytesToIp(a.dst)}/${dstLen}` : family === 4 ? '0.0.0.0/0' : '::/0';
+        const r: RouteInfo = {
+          family,
+          dst,
+          scope: enumName(d.scope ?? 0, SCOPES),
+          protocol: enumName(d.protocol ?? 0, PROTOCOLS),
+          table: a.table ?? d.table ?? 0,
+          type: enumName(d.type ?? 0, RT_TYPES),
+        };
+        if (a.gateway) r.gateway = bytesToIp(a.gateway);
+        if (a.oif !== undefined) r.oif = a.oif;
+        if (a.priority !== undefined) r.metric = a.priority;
+        if (a.prefsrc) r.prefsrc = bytesToIp(a.prefsrc);
+        return r;
+      });
+  }
+
+  private routeMsg(s: RouteSpec): [RtTypes.Route, RtTypes.RouteAttrs] {
+    const c = parseCidr(s.dst);
+    if (!c) throw new SysError('EINVAL', 'rtnetlink route', `not a CIDR destination: ${s.dst}`);
+    if (s.gateway && familyOf(s.gateway) !== c.family) {
+      throw new SysError('EINVAL', 'rtnetlink route', `gateway ${s.gateway} is not of the family of ${s.dst}`);
+    }
+    const scope = s.scope ?? (s.gateway ? 'universe' : 'link');
+    const data: RtTypes.Route = {
+      family: AF[c.family],
+      dstLen: c.prefixLength,
+      table: RT_TABLE_MAIN,
+      protocol: s.protocol === 'kernel' ? 2 : s.protocol === 'static' ? 4 : 3,
+      scope: scope === 'link' ? 253 : 0,
+      type: 1,
+    };
+    const attrs: RtTypes.RouteAttrs = { oif: s.oif };
+    if (c.prefixLength > 0) attrs.dst = ipToBytes(c.address);
+    if (s.gateway) attrs.gateway = ipToBytes(s.gateway);
+    if (s.metric !== undefined) attrs.priority = s.metric;
+    if (s.prefsrc) attrs.prefsrc = ipToBytes(s.prefsrc);
+    return [data, attrs];
+  }
+
+  async addRoute(s: RouteSpec): Promise<void> {
+    const [d, a] = this.routeMsg(s);
+    await this.call('newRoute', { ...s }, () => this.sock.newRoute(d, a, { flags: NEW }));
+  }
+  async delRoute(s: RouteSpec): Promise<void> {
+    const [d, a] = this.routeMsg(s);
+    // Match on what identifies the route; scope/protocol left open like `ip route del`.
+    await this.call('delRoute', { ...s }, () => this.sock.delRoute({ ...d, scope: 255, protocol: undefined }, a));
+  }
+
+  // ---- neighbours ----
+
+  async addNeighbour(index: number, ipAddr: string, mac: string, opts: { permanent?: boolean; replace?: boolean } = {}): Promise<void> {
+    const m = normaliseMac(mac);
+    const f = familyOf(ipAddr);
+    if (!m || !f) throw new SysError('EINVAL', 'rtnetlink neighbour', `bad neighbour ${ipAddr} ${mac}`);
+    const flags = opts.replace ? FlagsNew.CREATE | FlagsNew.REPLACE : NEW;
+    await this.call('newNeighbor', { index, ipAddr, mac }, () =>
+      this.sock.newNeighbor(
+        { family: AF[f], ifindex: index, state: opts.permanent === false ? { reachable: true } : { permanent: true } },
+        { dst: ipToBytes(ipAddr), lladdr: Buffer.from(m.split(':').map((h) => parseInt(h, 16))) },
+        { flags },
+      ),
+    );
+  }
+  async delNeighbour(index: number, ipAddr: string): Promise<void> {
+    const f = familyOf(ipAddr);
+    if (!f) throw new SysError('EINVAL', 'rtnetlink neighbour', `bad neighbour address ${ipAddr}`);
+    await this.call('delNeighbor', { index, ipAddr }, () =>
+      this.sock.delNeighbor({ family: AF[f], ifindex: index }, { dst: ipToBytes(ipAddr) }),
+    );
+  }
+  async neighbours(index?: number): Promise<{ index: number; address: string; mac?: string; permanent: boolean }[]> {
+    const ms = await this.call('getNeighbors', undefined, () => this.sock.getNeighbors());
+    return ms
+      // Like `ip neigh`: the kernel's own NOARP entries (multicast) are not shown.
+      .filter((m) => m.attrs.dst && !m.data.state?.noarp && (index === undefined || m.data.ifindex === index))
+      .map((m) => {
+        const n: { index: number; address: string; mac?: string; permanent: boolean } = {
+          index: m.data.ifindex ?? 0,
+          address: bytesToIp(m.attrs.dst!),
+          permanent: !!m.data.state?.permanent,
+        };
+        if (m.attrs.lladdr) n.mac = Array.from(m.attrs.lladdr, (b) => b.toString(16).padStart(2, '0')).join(':');
+        return n;
+      });
+  }
+}

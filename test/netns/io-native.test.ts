@@ -1,0 +1,243 @@
+// The native addon in real network namespaces: sockets made inside a netns, device-bound
+// UDP sockets that stay on their own bridge, TAPs and their fds (stdio and SCM_RIGHTS).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { closeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { native, AF_INET, SOCK_DGRAM } from '../../src/io/native.js';
+import { NetnsHandle } from '../../src/io/netns.js';
+import { SysError } from '../../src/model/errors.js';
+import { Topology, vethPair, waitUp } from '../support/netns.js';
+import { assertNoNetnsLeft } from '../support/leaks.js';
+
+const topo = new Topology();
+after(() => {
+  topo.destroy();
+  assertNoNetnsLeft(topo.tag);
+});
+
+const adopt = (fd: number): Promise<Socket> =>
+  new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind({ fd }, () => resolve(s));
+  });
+
+const nextMessage = (s: Socket, ms: number): Promise<Buffer | undefined> =>
+  new Promise((resolve) => {
+    const t = setTimeout(() => { s.off('message', on); resolve(undefined); }, ms);
+    const on = (m: Buffer): void => { clearTimeout(t); resolve(m); };
+    s.once('message', on);
+  });
+
+test('socketIn makes the socket inside the target netns and the thread comes home', async () => {
+  const pod = topo.ns('sock');
+  const ns = NetnsHandle.open(pod.path);
+  const homeIno = statSync('/proc/thread-self/ns/net').ino;
+  // Receiver on the pod's loopback; a sender made by socketIn reaches it over 127.0.0.1.
+  const rx = await adopt(native.udpBound(ns.fd, 'lo', 0));
+  const port = rx.address().port;
+  const tx = await adopt(native.socketIn(ns.fd, AF_INET, SOCK_DGRAM, 0));
+  assert.equal(statSync('/proc/thread-self/ns/net').ino, homeIno, 'thread is back in its own netns');
+  const got = nextMessage(rx, 2000);
+  tx.send('hello-from-pod', port, '127.0.0.1');
+  assert.equal((await got)?.toString(), 'hello-from-pod');
+  // The receiver's port is not bound in our own netns (it lives in the pod's).
+  const probe = createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(port, '127.0.0.1', () => r()));
+  probe.close();
+  tx.close();
+  rx.close();
+  ns.close();
+});
+
+test('the addon loads and works in a worker thread (context-aware)', async () => {
+  const pod = topo.ns('wrk');
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { openSync, closeSync } = require('node:fs');
+    const addon = require(workerData.addon);
+    const fd = openSync(workerData.ns, 'r');
+    const s = addon.udpBound(fd, 'lo', 0);
+    closeSync(s); closeSync(fd);
+    parentPort.postMessage('ok');`;
+  const w = new Worker(src, { eval: true, workerData: { ns: pod.path, addon: join(process.cwd(), 'build/Release/netlet_native.node') } });
+  const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+  assert.equal(msg, 'ok');
+  await w.terminate();
+});
+
+test('errors carry errno names and the syscall', () => {
+  const pod = topo.ns('err');
+  const ns = NetnsHandle.open(pod.path);
+  assert.throws(() => native.udpBound(ns.fd, 'nosuchdev0', 67), (e: unknown) =>
+    e instanceof SysError && e.errno === 'ENODEV' && e.syscall === 'setsockopt(SO_BINDTODEVICE)');
+  assert.throws(() => native.setns(987654), (e: unknown) => e instanceof SysError && e.errno === 'EBADF' && e.syscall === 'setns');
+  assert.throws(() => NetnsHandle.open('/run/netns/definitely-not-here'), (e: unknown) => e instanceof SysError && e.errno === 'ENOENT');
+  assert.throws(() => native.openTap(ns.fd, 'x'.repeat(20), {}), TypeError);
+  ns.close();
+});
+
+test('device-bound UDP sockets: each bridge hears only its own broadcasts and sends only out of itself', async () => {
+  const pod = topo.ns('pod');
+  const cA = topo.ns('ca');
+  const cB = topo.ns('cb');
+  const brA = topo.name('bra');
+  const brB = topo.name('brb');
+  for (const [br, client, v, peer] of [[brA, cA, topo.name('va'), topo.name('pa')], [brB, cB, topo.name('vb'), topo.name('pb')]] as const) {
+    pod.ip('link', 'add', br, 'type', 'bridge');
+    pod.ip('link', 'set', br, 'up');
+    vethPair(pod, v, client, peer);
+    pod.ip('link', 'set', v, 'master', br);
+  }
+  await waitUp(pod, topo.name('va'));
+  await waitUp(pod, topo.name('vb'));
+  await waitUp(cA, topo.name('pa'));
+  await waitUp(cB, topo.name('pb'));
+  const podNs = NetnsHandle.open(pod.path);
+  const aNs = NetnsHandle.open(cA.path);
+  const bNs = NetnsHandle.open(cB.path);
+  const srvA = await adopt(native.udpBound(podNs.fd, brA, 67));
+  const srvB = await adopt(native.udpBound(podNs.fd, brB, 67));
+  const cliA = await adopt(native.udpBound(aNs.fd, topo.name('pa'), 68));
+  const cliB = await adopt(native.udpBound(bNs.fd, topo.name('pb'), 68));
+  try {
+    // Client A broadcasts (no address anywhere); only bridge A's socket hears it.
+    // Links may drop the first broadcasts right after coming up: retry until heard.
+    let heardA: Buffer | undefined;
+    const heardB: Buffer[] = [];
+    srvB.on('message', (m) => heardB.push(m));
+    for (let i = 0; i < 20 && !heardA; i++) {
+      const p = nextMessage(srvA, 200);
+      cliA.send('from-A', 67, '255.255.255.255');
+      heardA = await p;
+    }
+    assert.equal(heardA?.toString(), 'from-A');
+    assert.deepEqual(heardB, [], 'bridge B heard A\'s broadcast');
+    // Server A broadcasts a reply: client A hears it, client B does not.
+    const heardByB: Buffer[] = [];
+    cliB.on('message', (m) => heardByB.push(m));
+    const gotA = nextMessage(cliA, 2000);
+    srvA.send('reply-A', 68, '255.255.255.255');
+    assert.equal((await gotA)?.toString(), 'reply-A');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(heardByB, [], 'client B heard bridge A\'s broadcast');
+  } finally {
+    for (const s of [srvA, srvB, cliA, cliB]) s.close();
+    for (const n of [podNs, aNs, bNs]) n.close();
+  }
+});
+
+/** A child that reads one frame from fd 3 (or from an fd received over a unix socket). */
+const readerScript = (mode: 'stdio' | 'unix', addonPath: string, sockPath?: string): string => `
+  const fs = require('node:fs');
+  // Reads frames until an ARP one (IPv6 router solicitations may come first).
+  const read = (fd) => { const b = Buffer.alloc(2048); let n;
+    for (let i = 0; i < 50; i++) { n = fs.readSync(fd, b, 0, 2048, null); if (b.readUInt16BE(12) === 0x0806) break; }
+    process.stdout.write(JSON.stringify({ n, ethertype: b.readUInt16BE(12).toString(16), dst: b.subarray(0, 6).toString('hex') }) + '\\n'); };
+  if (${JSON.stringify(mode)} === 'stdio') { process.stdout.write('ready\\n'); read(3); process.exit(0); }
+  const addon = require(${JSON.stringify(addonPath)});
+  const srv = require('node:net').createServer({ pauseOnConnect: true }, (c) => {
+    let got;
+    const poll = () => { try { got = addon.recvFds(c._handle.fd, 256, 4); } catch (e) { if (e.code === 'EAGAIN') return setTimeout(poll, 5); throw e; }
+      const meta = JSON.parse(got.data.toString());
+      process.stdout.write('got ' + meta.name + ' ' + got.fds.length + '\\n'); read(got.fds[0]); process.exit(0); };
+    poll();
+  });
+  srv.listen(${JSON.stringify(sockPath ?? '')}, () => process.stdout.write('ready\\n'));`;
+
+function runReader(args: { mode: 'stdio' | 'unix'; tapFd?: number; sockPath?: string }) {
+  const addonPath = join(process.cwd(), 'build/Release/netlet_native.node');
+  const stdio: ('pipe' | 'inherit' | 'ignore' | number)[] = ['ignore', 'pipe', 'inherit'];
+  if (args.tapFd !== undefined) stdio.push(args.tapFd);
+  const child = spawn(process.execPath, ['-e', readerScript(args.mode, addonPath, args.sockPath)], { stdio });
+  const lines: string[] = [];
+  let buf = '';
+  const waiters: (() => void)[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+    waiters.splice(0).forEach((w) => w());
+  });
+  const line = async (pred: (l: string) => boolean, ms = 5000): Promise<string> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const l = lines.find(pred);
+      if (l) return l;
+      if (Date.now() > deadline) throw new Error(`child said: ${lines.join(' | ')}`);
+      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+    }
+  };
+  return { child, line };
+}
+
+test('a TAP lives only in its netns and its fd carries frames to a child (stdio and SCM_RIGHTS)', async () => {
+  const pod = topo.ns('tap');
+  const ns = NetnsHandle.open(pod.path);
+  const tap = topo.name('tap');
+  const [fd] = native.openTap(ns.fd, tap, { persist: true });
+  assert.ok(fd !== undefined);
+  assert.ok(pod.links().includes(tap), 'TAP visible in the pod netns');
+  assert.equal(pod.json('-d', 'link', 'show', tap)[0].linkinfo.info_kind, 'tun');
+  // The test's own netns has no such link.
+  assert.notEqual(spawnSync('ip', ['link', 'show', tap], { stdio: 'ignore' }).status, 0);
+  pod.ip('addr', 'add', '10.77.0.1/24', 'dev', tap);
+  pod.ip('link', 'set', tap, 'up');
+
+  // 1) stdio: the child reads the ARP request the kernel sends out of the TAP.
+  const r1 = runReader({ mode: 'stdio', tapFd: fd });
+  await r1.line((l) => l === 'ready');
+  closeSync(fd); // the child holds it now; the TAP is persistent
+  const ping1 = spawn('ip', ['netns', 'exec', pod.name, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '10.77.0.2'], { stdio: 'ignore' });
+  const frame1 = JSON.parse(await r1.line((l) => l.startsWith('{')));
+  assert.equal(frame1.ethertype, '806', 'an ARP frame came through the fd');
+  assert.equal(frame1.dst, 'ffffffffffff');
+  ping1.kill();
+  await new Promise((r) => r1.child.once('exit', r));
+  assert.ok(pod.links().includes(tap), 'a persistent TAP stays when its fds close');
+
+  // 2) SCM_RIGHTS: reopen the TAP, send the fd over a unix socket with a payload.
+  const [fd2] = native.openTap(ns.fd, tap, {});
+  const dir = mkdtempSync(join(tmpdir(), 'netlet-scm-'));
+  const sockPath = join(dir, 's');
+  const r2 = runReader({ mode: 'unix', sockPath });
+  await r2.line((l) => l === 'ready');
+  const conn = connect(sockPath);
+  await new Promise((r) => conn.once('connect', r));
+  const sockFd = (conn as unknown as { _handle: { fd: number } })._handle.fd;
+  native.sendFds(sockFd, [fd2!], Buffer.from(JSON.stringify({ name: tap })));
+  await r2.line((l) => l === `got ${tap} 1`);
+  closeSync(fd2!);
+  const ping2 = spawn('ip', ['netns', 'exec', pod.name, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '10.77.0.3'], { stdio: 'ignore' });
+  const frame2 = JSON.parse(await r2.line((l) => l.startsWith('{')));
+  assert.equal(frame2.ethertype, '806');
+  ping2.kill();
+  conn.destroy();
+  await new Promise((r) => r2.child.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+
+  // Multi-queue with vnet header: one fd per queue, flags visible to ip -d.
+  const mq = topo.name('mq');
+  const fds = native.openTap(ns.fd, mq, { queues: 2, vnetHdr: true });
+  assert.equal(fds.length, 2);
+  const info = pod.json('-d', 'link', 'show', mq)[0].linkinfo.info_data;
+  assert.equal(info.multi_queue, true);
+  assert.equal(info.vnet_hdr, true);
+  assert.equal(info.pi, false);
+  for (const f of fds) closeSync(f);
+  assert.ok(!pod.links().includes(mq), 'a non-persistent TAP goes with its last fd');
+  // Unpersist and close: the persistent TAP goes away.
+  const [fd3] = native.openTap(ns.fd, tap, {});
+  native.setTapPersist(fd3!, false);
+  closeSync(fd3!);
+  assert.ok(!pod.links().includes(tap));
+  ns.close();
+});
+

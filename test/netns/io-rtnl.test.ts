@@ -1,0 +1,161 @@
+// Each rtnetlink operation does what `ip -j` then shows, in a throwaway netns.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rtnl } from '../../src/io/rtnl.js';
+import { NetnsHandle } from '../../src/io/netns.js';
+import { SysError } from '../../src/model/errors.js';
+import { Topology, type Netns } from '../support/netns.js';
+import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
+
+const topo = new Topology();
+let pod: Netns;
+let other: Netns;
+let rt: Rtnl;
+const fds = fdSnapshot();
+
+before(() => {
+  pod = topo.ns('rt');
+  other = topo.ns('rt2');
+  rt = Rtnl.open(pod.path);
+});
+after(() => {
+  rt.close();
+  topo.destroy();
+  assertNoNetnsLeft(topo.tag);
+  assertNoFdLeak(fds, 'rtnl tests');
+});
+
+const errno = (name: string) => (e: unknown) => e instanceof SysError && e.errno === name;
+
+test('links: bridge, up/down, MTU, MAC, master/nomaster, rename, move, delete', async () => {
+  const br = topo.name('br');
+  await rt.createBridge(br, { mtu: 1450, ageingSeconds: 0 });
+  const [shown] = pod.json('-d', 'link', 'show', br);
+  assert.equal(shown.linkinfo.info_kind, 'bridge');
+  assert.equal(shown.linkinfo.info_data.ageing_time, 0);
+  assert.equal(shown.mtu, 1450);
+  await assert.rejects(rt.createBridge(br), errno('EEXIST'));
+
+  const b = await rt.mustLink(br);
+  assert.equal(b.kind, 'bridge');
+  await rt.setUp(b.index);
+  assert.ok(pod.json('link', 'show', br)[0].flags.includes('UP'));
+  await rt.setUp(b.index, false);
+  assert.ok(!pod.json('link', 'show', br)[0].flags.includes('UP'));
+
+  const v = topo.name('v');
+  pod.ip('link', 'add', v, 'type', 'veth', 'peer', 'name', topo.name('p'));
+  const veth = await rt.mustLink(v);
+  await rt.setMtu(veth.index, 9000);
+  await rt.setMac(veth.index, '02:aa:bb:cc:dd:ee');
+  let [vs] = pod.json('link', 'show', v);
+  assert.equal(vs.mtu, 9000);
+  assert.equal(vs.address, '02:aa:bb:cc:dd:ee');
+  assert.equal((await rt.mustLink(v)).mac, '02:aa:bb:cc:dd:ee');
+
+  await rt.setMaster(veth.index, b.index);
+  [vs] = pod.json('link', 'show', v);
+  assert.equal(vs.master, br);
+  assert.equal((await rt.mustLink(v)).master, b.index);
+  await rt.setMaster(veth.index, 0);
+  [vs] = pod.json('link', 'show', v);
+  assert.equal(vs.master, undefined);
+
+  const renamed = topo.name('rn');
+  await rt.setName(veth.index, renamed);
+  assert.ok(pod.links().includes(renamed));
+  assert.equal(await rt.link(v), undefined);
+
+  const otherNs = NetnsHandle.open(other.path);
+  await rt.moveToNetns(veth.index, otherNs.fd);
+  otherNs.close();
+  assert.ok(!pod.links().includes(renamed));
+  assert.ok(other.links().includes(renamed));
+
+  await rt.deleteLink(b.index);
+  assert.ok(!pod.links().includes(br));
+  await assert.rejects(rt.deleteLink(b.index), errno('ENODEV'));
+  await assert.rejects(rt.mustLink(br), errno('ENODEV'));
+  await assert.rejects(rt.setMtu(99999, 1500), errno('ENODEV'));
+});
+
+test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () => {
+  const d = topo.name('ad');
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  const l = await rt.mustLink(d);
+  await rt.setUp(l.index);
+  await rt.addAddress(l.index, '10.20.30.4/24');
+  await rt.addAddress(l.index, 'fd00:1::4/64');
+  const shown = pod.json('addr', 'show', d)[0].addr_info.map((a: any) => `${a.local}/${a.prefixlen}`);
+  assert.ok(shown.includes('10.20.30.4/24'));
+  assert.ok(shown.includes('fd00:1::4/64'));
+  assert.equal(pod.json('addr', 'show', d)[0].addr_info.find((a: any) => a.local === '10.20.30.4').broadcast, '10.20.30.255');
+  const mine = (await rt.addresses(l.index)).map((a) => `${a.address}/${a.prefixLength}`);
+  assert.ok(mine.includes('10.20.30.4/24') && mine.includes('fd00:1::4/64'));
+  await assert.rejects(rt.addAddress(l.index, '10.20.30.4/24'), errno('EEXIST'));
+  await rt.delAddress(l.index, '10.20.30.4/24');
+  await rt.delAddress(l.index, 'fd00:1::4/64');
+  const left = pod.json('addr', 'show', d)[0].addr_info.map((a: any) => a.local);
+  assert.ok(!left.includes('10.20.30.4') && !left.includes('fd00:1::4'));
+  await assert.rejects(rt.delAddress(l.index, '10.20.30.4/24'), errno('EADDRNOTAVAIL'));
+  await assert.rejects(rt.addAddress(l.index, 'not-an-address'), errno('EINVAL'));
+  await rt.deleteLink(l.index);
+});
+
+test('routes: via gateway, gateway-less scope link, default, IPv6; delete', async () => {
+  const d = topo.name('rd');
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  const l = await rt.mustLink(d);
+  await rt.setUp(l.index);
+  await rt.addAddress(l.index, '10.40.0.2/32');
+  await rt.addRoute({ dst: '169.254.1.1/32', oif: l.index });
+  await rt.addRoute({ dst: '0.0.0.0/0', gateway: '169.254.1.1', oif: l.index });
+  await rt.addRoute({ dst: '10.50.0.0/16', gateway: '169.254.1.1', oif: l.index, metric: 50 });
+  const shown = pod.json('route', 'show', 'dev', d);
+  const onlink = shown.find((r: any) => r.dst === '169.254.1.1');
+  assert.equal(onlink.scope, 'link');
+  assert.equal(onlink.gateway, undefined);
+  assert.equal(shown.find((r: any) => r.dst === 'default').gateway, '169.254.1.1');
+  assert.equal(shown.find((r: any) => r.dst === '10.50.0.0/16').metric, 50);
+  const mine = await rt.routes(4);
+  assert.deepEqual(
+    mine.filter((r) => r.oif === l.index && r.protocol === 'boot').map((r) => [r.dst, r.gateway ?? '-', r.scope]).sort(),
+    [['0.0.0.0/0', '169.254.1.1', 'universe'], ['10.50.0.0/16', '169.254.1.1', 'universe'], ['169.254.1.1/32', '-', 'link']],
+  );
+  await assert.rejects(rt.addRoute({ dst: '0.0.0.0/0', gateway: '169.254.1.1', oif: l.index }), errno('EEXIST'));
+  await rt.addAddress(l.index, 'fd00:2::2/64');
+  await rt.addRoute({ dst: 'fd00:3::/64', gateway: 'fd00:2::1', oif: l.index });
+  assert.ok(pod.json('-6', 'route', 'show', 'dev', d).some((r: any) => r.dst === 'fd00:3::/64' && r.gateway === 'fd00:2::1'));
+  assert.ok((await rt.routes(6)).some((r) => r.dst === 'fd00:3::/64' && r.gateway === 'fd00:2::1'));
+  await rt.delRoute({ dst: '0.0.0.0/0', gateway: '169.254.1.1', oif: l.index });
+  await rt.delRoute({ dst: '169.254.1.1/32', oif: l.index });
+  await rt.delRoute({ dst: 'fd00:3::/64', gateway: 'fd00:2::1', oif: l.index });
+  const after4 = pod.json('route', 'show', 'dev', d).map((r: any) => r.dst);
+  assert.ok(!after4.includes('default') && !after4.includes('169.254.1.1'));
+  await assert.rejects(rt.delRoute({ dst: '169.254.1.1/32', oif: l.index }), errno('ESRCH'));
+  await assert.rejects(rt.addRoute({ dst: '10.0.0.0/8', gateway: 'fd00::1', oif: l.index }), errno('EINVAL'));
+  await rt.deleteLink(l.index);
+});
+
+test('neighbours: permanent entry added, listed and deleted', async () => {
+  const d = topo.name('nd');
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  const l = await rt.mustLink(d);
+  await rt.setUp(l.index);
+  await rt.addAddress(l.index, '10.60.0.1/24');
+  await rt.addNeighbour(l.index, '10.60.0.5', '02:00:00:00:00:05');
+  const shown = pod.json('neigh', 'show', 'dev', d);
+  assert.deepEqual(shown.map((n: any) => [n.dst, n.lladdr, n.state[0]]), [['10.60.0.5', '02:00:00:00:00:05', 'PERMANENT']]);
+  assert.deepEqual((await rt.neighbours(l.index)).map((n) => [n.address, n.mac, n.permanent]), [['10.60.0.5', '02:00:00:00:00:05', true]]);
+  await assert.rejects(rt.addNeighbour(l.index, '10.60.0.5', '02:00:00:00:00:06'), errno('EEXIST'));
+  await rt.addNeighbour(l.index, '10.60.0.5', '02:00:00:00:00:06', { replace: true });
+  assert.equal(pod.json('neigh', 'show', 'dev', d)[0].lladdr, '02:00:00:00:00:06');
+  await rt.delNeighbour(l.index, '10.60.0.5');
+  assert.deepEqual(pod.json('neigh', 'show', 'dev', d), []);
+  await assert.rejects(rt.delNeighbour(l.index, '10.60.0.5'), errno('ENOENT'));
+  await rt.deleteLink(l.index);
+});
+
+test('a netns that does not exist is a typed ENOENT, nothing opened', () => {
+  assert.throws(() => Rtnl.open(`/run/netns/${topo.tag}-missing`), errno('ENOENT'));
+});
