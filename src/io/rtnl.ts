@@ -31,6 +31,8 @@ export interface AddrInfo {
   address: string;
   prefixLength: number;
   scope: number;
+  /** IFA_BROADCAST, when set (an address added without one has none). */
+  broadcast?: string;
   /** IFA_F_PERMANENT: not from autoconf/DHCP (the kernel sets it on link-locals too). */
   permanent: boolean;
 }
@@ -251,7 +253,9 @@ export class Rtnl {
       .flatMap((m) => {
         const raw = m.attrs.local ?? m.attrs.address;
         if (!raw || (raw.length !== 4 && raw.length !== 16)) return [];
+        const bc = m.attrs.broadcast;
         return [{
+          ...(bc && bc.length === 4 ? { broadcast: bytesToIp(bc) } : {}),
           index: m.data.index ?? 0,
           family: raw.length === 4 ? 4 : 6,
           address: bytesToIp(raw),
@@ -262,12 +266,15 @@ export class Rtnl {
       });
   }
 
-  private addrMsg(index: number, cidr: string): [RtTypes.Address, RtTypes.AddressAttrs] {
+  /** broadcast: 'auto' (default, like `ip addr add ... brd +`), an address, or 'none'. */
+  private addrMsg(index: number, cidr: string, broadcast: string = 'auto'): [RtTypes.Address, RtTypes.AddressAttrs] {
     const c = parseCidr(cidr);
     if (!c) throw new SysError('EINVAL', 'rtnetlink address', `not a CIDR address: ${cidr}`);
     const bytes = ipToBytes(c.address);
     const attrs: RtTypes.AddressAttrs = { local: bytes, address: bytes };
-    if (c.family === 4 && c.prefixLength < 31) {
+    if (c.family === 4 && broadcast !== 'auto' && broadcast !== 'none') {
+      attrs.broadcast = ipToBytes(broadcast);
+    } else if (c.family === 4 && broadcast === 'auto' && c.prefixLength < 31) {
       const n = bytes.readUInt32BE(0) | (c.prefixLength === 0 ? 0xffffffff : (0xffffffff >>> c.prefixLength));
       const bc = Buffer.alloc(4);
       bc.writeUInt32BE(n >>> 0);
@@ -276,8 +283,8 @@ export class Rtnl {
     return [{ family: AF[c.family], prefixlen: c.prefixLength, index }, attrs];
   }
 
-  async addAddress(index: number, cidr: string): Promise<void> {
-    const [d, a] = this.addrMsg(index, cidr);
+  async addAddress(index: number, cidr: string, opts: { broadcast?: string } = {}): Promise<void> {
+    const [d, a] = this.addrMsg(index, cidr, opts.broadcast);
     await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW }));
   }
   async delAddress(index: number, cidr: string): Promise<void> {

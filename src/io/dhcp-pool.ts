@@ -1,0 +1,172 @@
+// A small pool of DHCP worker threads serving every veth interface of every pod.
+// The pool supervises: a worker that throws or exits is replaced and its interfaces
+// are served again at once (their config is kept here, on the main thread).
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { NetletError } from '../model/errors.js';
+import type { DhcpServerConfig, DhcpServerStatus } from '../dhcp/index.js';
+import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
+
+interface Slot {
+  id: number;
+  worker: Worker;
+  keys: Set<string>;
+  /** Set when we terminate it ourselves (close), so exit is not a crash. */
+  closing: boolean;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface DhcpPoolEvents {
+  /** A worker died and was replaced; its interfaces are being served again. */
+  restarted: [info: { worker: number; keys: string[]; cause: string }];
+  /** An interface could not be served again after a restart. */
+  lost: [info: { key: string; cause: string }];
+  status: [info: { key: string; status: DhcpServerStatus; lastEvent?: string }];
+}
+
+export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
+  private readonly slots: Slot[] = [];
+  private readonly requests = new Map<string, ServeRequest>();
+  private readonly owner = new Map<string, Slot>();
+  private readonly statuses = new Map<string, DhcpServerStatus>();
+  private readonly waiting = new Map<string, Pending>();
+  private nextId = 0;
+  private closed = false;
+  restarts = 0;
+
+  constructor(readonly size = 2, private readonly serveTimeoutMs = 5000) {
+    super();
+    if (size < 1) throw new NetletError('INVALID_OPTION', 'dhcp.workers must be at least 1');
+  }
+
+  /** Serves an interface; resolves once its socket is bound and read. Re-serving reconfigures. */
+  async serve(req: ServeRequest): Promise<void> {
+    if (this.closed) throw new NetletError('RUNTIME_CLOSED', 'the DHCP pool is closed');
+    this.requests.set(req.key, req);
+    const slot = this.owner.get(req.key) ?? this.pick();
+    this.owner.set(req.key, slot);
+    slot.keys.add(req.key);
+    await this.ask(slot, req.key, { op: 'serve', ...req }, 'serving');
+  }
+
+  async stop(key: string): Promise<void> {
+    this.requests.delete(key);
+    this.statuses.delete(key);
+    const slot = this.owner.get(key);
+    if (!slot) return;
+    this.owner.delete(key);
+    slot.keys.delete(key);
+    await this.ask(slot, key, { op: 'stop', key }, 'stopped').catch(() => undefined);
+  }
+
+  reconfigure(key: string, config: DhcpServerConfig): void {
+    const req = this.requests.get(key);
+    const slot = this.owner.get(key);
+    if (!req || !slot) return;
+    req.config = config;
+    slot.worker.postMessage({ op: 'reconfigure', key, config } satisfies ToWorker);
+  }
+
+  isServing(key: string): boolean {
+    return this.requests.has(key);
+  }
+
+  status(key: string): DhcpServerStatus | undefined {
+    return this.statuses.get(key);
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Thread ids of the workers (for tests that kill one). */
+  workers(): Worker[] {
+    return this.slots.map((s) => s.worker);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) s.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+    for (const [key, p] of this.waiting) p.reject(new NetletError('RUNTIME_CLOSED', `DHCP pool closed while serving ${key}`));
+    this.waiting.clear();
+  }
+
+  /** The least loaded worker; a new one while below size. */
+  private pick(): Slot {
+    if (this.slots.length < this.size) {
+      const s = this.spawn();
+      this.slots.push(s);
+      return s;
+    }
+    return this.slots.reduce((a, b) => (b.keys.size < a.keys.size ? b : a));
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./dhcp-worker.js', import.meta.url));
+    worker.unref();
+    const slot: Slot = { id: this.nextId++, worker, keys: new Set(), closing: false };
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (e) => this.replace(slot, `worker threw: ${e.message}`));
+    worker.on('exit', (code) => this.replace(slot, `worker exited with code ${code}`));
+    return slot;
+  }
+
+  private replace(slot: Slot, cause: string): void {
+    const i = this.slots.indexOf(slot);
+    if (slot.closing || this.closed || i < 0) return;
+    slot.closing = true;
+    this.restarts++;
+    const fresh = this.spawn();
+    this.slots.splice(i, 1, fresh);
+    const keys = [...slot.keys];
+    this.emit('restarted', { worker: slot.id, keys, cause });
+    for (const key of keys) {
+      const req = this.requests.get(key);
+      const pending = this.waiting.get(key);
+      if (!req) continue;
+      fresh.keys.add(key);
+      this.owner.set(key, fresh);
+      this.waiting.delete(key);
+      this.ask(fresh, key, { op: 'serve', ...req }, 'serving').then(
+        () => pending?.resolve(),
+        (e: Error) => {
+          pending?.reject(e);
+          this.emit('lost', { key, cause: e.message });
+        },
+      );
+    }
+  }
+
+  private ask(slot: Slot, key: string, msg: ToWorker, want: 'serving' | 'stopped'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(key);
+        reject(new NetletError('DHCP_TIMEOUT', `DHCP worker did not confirm ${want} for ${key} within ${this.serveTimeoutMs} ms`));
+      }, this.serveTimeoutMs);
+      this.waiting.set(key, {
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      slot.worker.postMessage(msg);
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.op === 'status') {
+      this.statuses.set(m.key, m.status);
+      this.emit('status', { key: m.key, status: m.status, ...(m.lastEvent ? { lastEvent: m.lastEvent } : {}) });
+      return;
+    }
+    const p = this.waiting.get(m.key);
+    if (!p) return;
+    this.waiting.delete(m.key);
+    if (m.op === 'failed') p.reject(new NetletError(m.code, `DHCP for ${m.key}: ${m.message}`));
+    else p.resolve();
+  }
+}

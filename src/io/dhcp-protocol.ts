@@ -1,0 +1,20 @@
+// Messages between the DHCP pool (main thread) and its workers.
+import type { DhcpServerConfig, DhcpServerStatus } from '../dhcp/index.js';
+
+export interface ServeRequest {
+  key: string;
+  netnsPath: string;
+  bridge: string;
+  config: DhcpServerConfig;
+}
+
+export type ToWorker =
+  | ({ op: 'serve' } & ServeRequest)
+  | { op: 'stop'; key: string }
+  | { op: 'reconfigure'; key: string; config: DhcpServerConfig };
+
+export type FromWorker =
+  | { op: 'serving'; key: string }
+  | { op: 'failed'; key: string; code: string; message: string }
+  | { op: 'stopped'; key: string }
+  | { op: 'status'; key: string; status: DhcpServerStatus; lastEvent?: string };

@@ -1,0 +1,135 @@
+// The VethInterface machine's kernel effects (all but DHCP), through rtnetlink and
+// nft. Each is idempotent: it converges to its goal from any state and treats "already
+// so" (EEXIST, ENODEV, ESRCH, EADDRNOTAVAIL) as done.
+import { close } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { isErrno } from '../model/errors.js';
+import type { CapturedRoute, VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
+import { native } from './native.js';
+import { applyIsolation, removeIsolation } from './nft.js';
+import type { Rtnl } from './rtnl.js';
+
+/** A random locally administered unicast MAC. */
+export function randomLocalMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+const ignore = async (p: Promise<unknown>, ...errnos: string[]): Promise<void> => {
+  try {
+    await p;
+  } catch (e) {
+    if (!isErrno(e, ...errnos)) throw e;
+  }
+};
+
+/** Closing a TAP's last fd takes ~16 ms in the kernel: do it off the event loop. */
+export const closeAsync = (fd: number): Promise<void> => new Promise((r) => close(fd, () => r()));
+
+export type VethKernelIo = Omit<VethIo, 'startDhcp' | 'stopDhcp'>;
+
+export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKernelIo {
+  const netnsPath = rt.netns.path;
+  return {
+    async capture({ ifName }) {
+      const l = await rt.mustLink(ifName);
+      const addresses = (await rt.addresses(l.index))
+        .filter((a) => a.family === 4)
+        .map((a) => ({ address: `${a.address}/${a.prefixLength}`, broadcast: a.broadcast ?? 'none' }));
+      const loUp = (await rt.link('lo'))?.up ?? false;
+      const routes: CapturedRoute[] = (await rt.routes(4))
+        .filter((r) => r.oif === l.index && r.protocol !== 'kernel' && r.type === 'unicast')
+        .map((r) => {
+          const c: CapturedRoute = { dst: r.dst, scope: r.scope === 'link' ? 'link' : 'universe', protocol: r.protocol === 'static' ? 'static' : 'boot' };
+          if (r.gateway) c.gateway = r.gateway;
+          if (r.metric !== undefined) c.metric = r.metric;
+          if (r.prefsrc) c.prefsrc = r.prefsrc;
+          return c;
+        });
+      return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, addresses, loUp, routes } satisfies VethRecord;
+    },
+
+    async strip({ record }) {
+      const l = await rt.mustLink(record.ifName);
+      // Routes via a gateway first: they may depend on an on-link one.
+      for (const r of [...record.routes].sort((a, b) => Number(!!b.gateway) - Number(!!a.gateway))) {
+        await ignore(rt.delRoute({ ...r, oif: l.index }), 'ESRCH');
+      }
+      for (const a of record.addresses) await ignore(rt.delAddress(l.index, a.address), 'EADDRNOTAVAIL');
+      if (l.mac === record.mac) await rt.setMac(l.index, randomLocalMac());
+    },
+
+    async plumb({ record, settings: s }) {
+      const veth = await rt.mustLink(record.ifName);
+      let br = await rt.link(s.bridge);
+      if (!br) {
+        await ignore(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0 }), 'EEXIST');
+        br = await rt.mustLink(s.bridge);
+      }
+      // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
+      if (br.mac !== s.bridgeMac) await rt.setMac(br.index, s.bridgeMac);
+      if (br.mtu !== record.mtu) await rt.setMtu(br.index, record.mtu);
+      let tap = await rt.link(s.tap);
+      if (!tap) {
+        const fds = native.openTap(rt.netns.fd, s.tap, { persist: true, vnetHdr: opts.vnetHdr ?? true, queues: s.queues });
+        await Promise.all(fds.map(closeAsync));
+        tap = await rt.mustLink(s.tap);
+      }
+      if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
+      if (veth.master !== br.index) await rt.setMaster(veth.index, br.index);
+      if (tap.master !== br.index) await rt.setMaster(tap.index, br.index);
+      for (const i of [br.index, tap.index, veth.index]) await rt.setUp(i);
+      const lo = await rt.link('lo');
+      if (lo && !lo.up) await rt.setUp(lo.index);
+      await ignore(rt.addAddress(br.index, `${s.bridgeAddress}/32`), 'EEXIST');
+      if (s.vmAddress) {
+        // Replies reach a VM that has no address yet: a route and a fixed neighbour for it.
+        await ignore(rt.addRoute({ dst: `${s.vmAddress}/32`, oif: br.index, prefsrc: s.bridgeAddress }), 'EEXIST');
+        await rt.addNeighbour(br.index, s.vmAddress, s.vmMac, { replace: true });
+      }
+    },
+
+    async isolate({ record, settings: s }) {
+      await applyIsolation(netnsPath, { table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName });
+    },
+
+    async unisolate({ settings: s }) {
+      await removeIsolation(netnsPath, s.table);
+    },
+
+    async unplumb({ settings: s }) {
+      for (const name of [s.tap, s.bridge]) {
+        const l = await rt.link(name);
+        if (l) await ignore(rt.deleteLink(l.index), 'ENODEV');
+      }
+    },
+
+    async restore({ record }) {
+      const l = await rt.link(record.ifName);
+      // The veth went with its pod: nothing is left to restore.
+      if (!l) return;
+      if (l.master) await ignore(rt.setMaster(l.index, 0), 'ENODEV');
+      if (l.mac !== record.mac) await rt.setMac(l.index, record.mac);
+      if (l.mtu !== record.mtu) await rt.setMtu(l.index, record.mtu);
+      if (l.up !== record.up) await rt.setUp(l.index, record.up);
+      for (const a of record.addresses) await ignore(rt.addAddress(l.index, a.address, { broadcast: a.broadcast }), 'EEXIST');
+      const lo = await rt.link('lo');
+      if (lo && lo.up && !record.loUp) {
+        // Setup brought lo up; the kernel then added 127.0.0.1 and ::1: take all back.
+        await rt.setUp(lo.index, false);
+        await ignore(rt.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
+        await ignore(rt.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
+      }
+      // On-link routes first: a route via a gateway needs one to reach it.
+      for (const r of [...record.routes].sort((a, b) => Number(!!a.gateway) - Number(!!b.gateway))) {
+        await ignore(rt.addRoute({ ...r, oif: l.index }), 'EEXIST');
+      }
+    },
+  };
+}
+
+/** Fresh fds for an existing TAP (one per queue), e.g. for a restarted VM. */
+export function openTapFds(rt: Rtnl, settings: Pick<VethSettings, 'tap' | 'queues'>, vnetHdr = true): number[] {
+  return native.openTap(rt.netns.fd, settings.tap, { vnetHdr, queues: settings.queues });
+}

@@ -1,0 +1,81 @@
+// The VethInterface machine's data and io contract. src/io/veth implements VethIo;
+// model tests fake it. Every call must be idempotent: undo of something never done
+// is a no-op, so rollback and teardown can run the whole undo chain from any state.
+
+/** A route CNI left on the veth (the kernel's own routes are not captured). */
+export interface CapturedRoute {
+  dst: string;
+  gateway?: string;
+  scope: 'link' | 'universe';
+  metric?: number;
+  prefsrc?: string;
+  protocol: 'boot' | 'static';
+}
+
+/** The veth as CNI left it: everything teardown needs to restore it exactly. */
+export interface VethRecord {
+  ifName: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** IPv4 addresses (CIDR) in kernel order, with the broadcast they had ('none' if none). */
+  addresses: { address: string; broadcast: string }[];
+  /** Loopback's state: setup brings lo up, teardown puts it back. */
+  loUp: boolean;
+  /** IPv4 routes via the veth, in kernel order (on-link ones first when restoring). */
+  routes: CapturedRoute[];
+}
+
+/** Names and settings the machine was given; deterministic per interface. */
+export interface VethSettings {
+  bridge: string;
+  tap: string;
+  /** nftables bridge table holding this interface's DHCP isolation rules. */
+  table: string;
+  /** The bridge's internal address (DHCP server id), without prefix. */
+  bridgeAddress: string;
+  /** A fixed MAC for the bridge: a bridge's MAC otherwise follows its ports. */
+  bridgeMac: string;
+  /** The MAC the VM gets (CNI's, i.e. the veth's original). */
+  vmMac: string;
+  /** The VM's IPv4 address, if any: the bridge gets a /32 route and neighbour for it. */
+  vmAddress?: string;
+  /** TAP queues (IFF_MULTI_QUEUE when > 1). */
+  queues: number;
+}
+
+export interface VethStepError {
+  code: string;
+  message: string;
+  step: string;
+}
+
+export interface VethResume {
+  done: string[];
+  record?: VethRecord;
+}
+
+export interface VethInput {
+  settings: VethSettings;
+  ifName: string;
+  resume?: VethResume;
+}
+
+/** The effects the machine invokes. */
+export interface VethIo {
+  capture(req: { ifName: string }): Promise<VethRecord>;
+  /** Removes the captured routes and IPv4 addresses; gives the veth a new random local MAC. */
+  strip(req: { record: VethRecord }): Promise<void>;
+  /** Bridge + TAP (both at the veth's MTU), enslaved, up; bridge address, VM /32 route and neighbour; lo up. */
+  plumb(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
+  /** Bridge filter: DHCP neither leaves through the veth nor comes in from it. */
+  isolate(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
+  /** Resolves once the DHCP server answers on the bridge. */
+  startDhcp(req: { settings: VethSettings }): Promise<void>;
+  stopDhcp(req: { settings: VethSettings }): Promise<void>;
+  unisolate(req: { settings: VethSettings }): Promise<void>;
+  /** Deletes TAP and bridge (the veth is released from the bridge). */
+  unplumb(req: { settings: VethSettings; ifName: string }): Promise<void>;
+  /** Puts MAC, MTU, up state, addresses and routes back as recorded. */
+  restore(req: { record: VethRecord }): Promise<void>;
+}

@@ -1,0 +1,33 @@
+// Deterministic names for what netlet creates per interface in a pod netns.
+// At most 15 characters (IFNAMSIZ - 1); unique per interface because the CNI
+// interface name is unique in its netns. Documented in docs/architecture.md.
+import { createHash } from 'node:crypto';
+
+const MAX = 15;
+const short = (ifName: string, room: number): string =>
+  ifName.length <= room ? ifName : createHash('sha256').update(ifName).digest('hex').slice(0, room);
+
+export interface InterfaceNames {
+  /** "nb-" + ifname, e.g. nb-eth0 */
+  bridge: string;
+  /** "nt-" + ifname, e.g. nt-eth0 */
+  tap: string;
+  /** nftables bridge table, e.g. netlet_eth0 */
+  table: string;
+}
+
+/** Names for interface `ifName`; a name too long for IFNAMSIZ is replaced by a hash of it. */
+export function interfaceNames(ifName: string): InterfaceNames {
+  const id = short(ifName, MAX - 3);
+  return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}` };
+}
+
+/** The bridge's internal address for the interface at `index` (the DHCP server id). */
+export const bridgeAddressFor = (index: number, base = '169.254.253'): string => `${base}.${(index % 254) + 1}`;
+
+/** A stable locally administered MAC for the bridge, from the pod and interface. */
+export function bridgeMacFor(podId: string, ifName: string): string {
+  const h = createHash('sha256').update(`${podId}/${ifName}`).digest();
+  const b = [((h[0] ?? 0) & 0xfe) | 0x02, h[1] ?? 0, h[2] ?? 0, h[3] ?? 0, h[4] ?? 0, h[5] ?? 0];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
