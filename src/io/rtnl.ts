@@ -23,6 +23,9 @@ export interface LinkInfo {
   master?: number;
   /** rtnl link kind: 'bridge', 'veth', 'tun', ... (undefined for physical devices). */
   kind?: string;
+  /** IFLA_PARENT_DEV_NAME / _BUS_NAME: e.g. "0000:3b:02.1" on "pci" for a NIC or VF. */
+  parentDev?: string;
+  parentBus?: string;
 }
 
 export interface AddrInfo {
@@ -140,12 +143,20 @@ export class Rtnl {
     if (this.ownsNetns) this.netns.close();
   }
 
-  private async call<T>(op: string, details: Record<string, unknown> | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw sysErr(op, e, details);
-    }
+  /** One request at a time per socket: the kernel runs one dump per netlink socket (EBUSY). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private call<T>(op: string, details: Record<string, unknown> | undefined, fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      try {
+        return await fn();
+      } catch (e) {
+        throw sysErr(op, e, details);
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   // ---- links ----
@@ -164,6 +175,13 @@ export class Rtnl {
     };
     if (a.master) l.master = a.master;
     if (kind) l.kind = kind;
+    // The package does not know IFLA_PARENT_DEV_NAME (56) / _BUS_NAME (57): read them raw.
+    const raw = (a as { __unparsed?: [number, Buffer][] }).__unparsed ?? [];
+    const str = (t: number): string | undefined => raw.find(([n]) => n === t)?.[1].toString('utf8').replace(/\0+$/, '');
+    const parentDev = str(56);
+    const parentBus = str(57);
+    if (parentDev) l.parentDev = parentDev;
+    if (parentBus) l.parentBus = parentBus;
     return l;
   }
 
@@ -175,12 +193,11 @@ export class Rtnl {
   /** The link called `name`, or undefined when there is none. */
   async link(name: string): Promise<LinkInfo | undefined> {
     try {
-      const [m] = await this.sock.getLink({}, { ifname: name });
+      const [m] = await this.call('getLink', { name }, () => this.sock.getLink({}, { ifname: name }));
       return m ? this.toLink(m) : undefined;
     } catch (e) {
-      const err = sysErr('getLink', e, { name });
-      if (err.errno === 'ENODEV') return undefined;
-      throw err;
+      if (e instanceof SysError && e.errno === 'ENODEV') return undefined;
+      throw e;
     }
   }
 
@@ -193,12 +210,11 @@ export class Rtnl {
 
   async linkByIndex(index: number): Promise<LinkInfo | undefined> {
     try {
-      const [m] = await this.sock.getLink({ index });
+      const [m] = await this.call('getLink', { index }, () => this.sock.getLink({ index }));
       return m ? this.toLink(m) : undefined;
     } catch (e) {
-      const err = sysErr('getLink', e, { index });
-      if (err.errno === 'ENODEV') return undefined;
-      throw err;
+      if (e instanceof SysError && e.errno === 'ENODEV') return undefined;
+      throw e;
     }
   }
 

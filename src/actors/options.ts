@@ -1,0 +1,58 @@
+// The in-process API's options and requests, validated with zod: a bad one is refused
+// with a message naming the field.
+import { z } from 'zod';
+import { NetletError } from '../model/errors.js';
+
+export const runtimeOptionsSchema = z.object({
+  stateDir: z.string().min(1),
+  runDir: z.string().min(1).default('/run/netlet'),
+  debugSocket: z.union([z.string().min(1), z.literal(false)]).optional(),
+  cni: z
+    .object({
+      confDir: z.string().min(1).optional(),
+      binDirs: z.array(z.string().min(1)).optional(),
+      cacheDir: z.string().min(1).optional(),
+      defaultNetworks: z.array(z.string().min(1)).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      /** Command put in front of every plugin (tests run plugins inside a node netns). */
+      wrapper: z.array(z.string().min(1)).optional(),
+    })
+    .default({}),
+  sysfsRoot: z.string().min(1).default('/sys'),
+  devRoot: z.string().min(1).default('/dev'),
+  sriov: z.object({ enabled: z.boolean() }).default({ enabled: false }),
+  dhcp: z
+    .object({ workers: z.number().int().min(1).max(16).optional(), leaseSeconds: z.number().int().min(10).optional() })
+    .default({}),
+  tap: z.object({ queues: z.number().int().min(1).max(64).default(1), vnetHdr: z.boolean().default(true) }).default({ queues: 1, vnetHdr: true }),
+  /** How often ready pods are checked for lost links and netns (ms); 0 turns it off. */
+  monitorIntervalMs: z.number().int().min(0).default(2000),
+  logger: z.any().optional(),
+});
+
+export type RuntimeOptions = z.input<typeof runtimeOptionsSchema>;
+export type ResolvedOptions = z.output<typeof runtimeOptionsSchema>;
+
+export const setupRequestSchema = z.object({
+  podId: z.string().min(1).max(253),
+  podName: z.string().optional(),
+  podNamespace: z.string().optional(),
+  netnsPath: z.string().min(1),
+  annotations: z.record(z.string(), z.string()).optional(),
+  cniResult: z.unknown().optional(),
+  hostname: z.string().min(1).max(253).optional(),
+  dns: z.object({ nameservers: z.array(z.string()), search: z.array(z.string()).optional(), options: z.array(z.string()).optional() }).optional(),
+});
+
+export type SetupRequest = z.input<typeof setupRequestSchema>;
+
+export class InvalidRequestError extends NetletError {}
+
+/** Parses with `schema`, or throws InvalidRequestError naming the first bad field. */
+export function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data as z.output<T>;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : '(root)';
+  throw new InvalidRequestError('INVALID_REQUEST', `invalid ${what}: ${field}: ${issue.message}`, { field });
+}

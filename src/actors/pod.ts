@@ -1,0 +1,446 @@
+// One pod sandbox at run time: the PodSupervisor machine wired to real io, its durable
+// record, its status and its recent events. The Runtime owns the Pods.
+import { existsSync } from 'node:fs';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
+import type { Logger } from 'pino';
+import { addNetworks, delNetworks, normaliseCniResult } from '../cni/index.js';
+import { configFromPlan } from '../dhcp/index.js';
+import { renderCloudInit } from '../cloudinit/index.js';
+import { NetletError } from '../model/errors.js';
+import { bridgeAddressFor, bridgeMacFor, interfaceNames } from '../model/names.js';
+import type { Dns, InterfacePlan, PodNetworkPlan } from '../model/plan.js';
+import { podPhase, podSupervisorMachine, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
+import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
+import type { SriovInput, SriovIo } from '../machines/sriov-contract.js';
+import type { DhcpPool } from '../io/dhcp-pool.js';
+import { Rtnl } from '../io/rtnl.js';
+import { openTapFds, vethKernelIo } from '../io/veth.js';
+import type { StateStore } from '../io/state-store.js';
+import { provideVeth } from './veth-wiring.js';
+import { provideSriov } from './sriov-wiring.js';
+import type { ResolvedOptions } from './options.js';
+import type { PodNetwork, PodStatus, InterfaceStatus, PodEventRecord } from './types.js';
+
+export interface PodRequest {
+  podId: string;
+  podName?: string;
+  podNamespace?: string;
+  netnsPath: string;
+  annotations?: Record<string, string>;
+  cniResult?: unknown;
+  hostname?: string;
+  dns?: { nameservers: string[]; search?: string[]; options?: string[] };
+}
+
+/** What the state dir holds for a pod. */
+export interface PodRecord {
+  version: 1;
+  podId: string;
+  request: Omit<PodRequest, 'cniResult'>;
+  phase: string;
+  resolved?: ResolvedPod;
+  interfaces: Record<string, { done: string[]; record?: unknown; vfioDevice?: string }>;
+  updatedAt: string;
+}
+
+export interface PodDeps {
+  opts: ResolvedOptions;
+  store: StateStore;
+  pool: DhcpPool;
+  sriovIo: () => SriovIo;
+  log: Logger;
+}
+
+const MAX_EVENTS = 200;
+
+export class Pod {
+  readonly podId: string;
+  readonly log: Logger;
+  private rt: Rtnl | undefined;
+  private readonly actor: Actor<typeof podSupervisorMachine>;
+  private readonly events: PodEventRecord[] = [];
+  private lastStates = new Map<string, string>();
+  private lastPhase = '';
+  private lastErrors = new Map<string, { code: string; message: string; at: string }>();
+  readonly startedAt = Date.now();
+
+  constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
+    this.podId = request.podId;
+    this.log = deps.log.child({ podId: this.podId });
+    const logic = podSupervisorMachine.provide({
+      actors: {
+        resolvePlan: fromPromise(() => this.resolvePlan()),
+        persist: fromPromise(async () => this.persistNow()),
+        releaseCni: fromPromise(({ input }) => this.releaseCni(input.resolved)),
+        forget: fromPromise(async () => this.forget()),
+        vethInterface: provideVeth(this.vethIo()),
+        sriovInterface: provideSriov(this.sriovIo()),
+      },
+    });
+    const resolved = resume?.resolved ? this.withResume(resume.resolved, resume) : undefined;
+    this.actor = createActor(logic, { input: { podId: this.podId, ...(resolved ? { resume: resolved } : {}) } });
+    this.actor.subscribe({ next: () => this.observe(), error: (e) => this.log.error({ err: e }, 'pod supervisor crashed') });
+    this.actor.start();
+  }
+
+  get phase(): string {
+    const s = this.actor.getSnapshot();
+    return podPhase(s.value, s.context);
+  }
+
+  get context(): PodContext {
+    return this.actor.getSnapshot().context;
+  }
+
+  get plan(): PodNetworkPlan | undefined {
+    return this.context.resolved?.plan;
+  }
+
+  /** Runs setup (or adoption) to ready; rejects with the cause after a rollback. */
+  async setup(): Promise<void> {
+    this.actor.send({ type: 'SETUP' });
+    const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone'].includes(String(x.value)), { timeout: Infinity });
+    if (s.value !== 'ready') {
+      const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
+      const failed = Object.entries(this.lastErrors).map(([k, v]) => `${k}: ${v.message}`);
+      throw new NetletError(e.code, `pod ${this.podId}: ${e.message}${failed.length ? ` (${failed.join('; ')})` : ''}`, { step: e.step });
+    }
+  }
+
+  /** Tears down to gone; rejects if an interface could not be restored (TEARDOWN retries). */
+  async teardown(): Promise<void> {
+    this.actor.send({ type: 'TEARDOWN' });
+    const s = await waitFor(this.actor, (x) => ['gone', 'failed', 'teardownFailed'].includes(String(x.value)), { timeout: Infinity });
+    if (s.value === 'teardownFailed') {
+      const errs = [...this.lastErrors.entries()].map(([k, v]) => `${k}: ${v.message}`).join('; ');
+      throw new NetletError('TEARDOWN_FAILED', `pod ${this.podId}: teardown incomplete: ${errs || s.context.error?.message}; call teardownPod again`);
+    }
+    this.rt?.close();
+    this.rt = undefined;
+  }
+
+  /** Stops the actors without touching the kernel (runtime close; the next start adopts). */
+  stop(): void {
+    this.actor.stop();
+    this.rt?.close();
+    this.rt = undefined;
+  }
+
+  get done(): boolean {
+    return this.actor.getSnapshot().status === 'done';
+  }
+
+  /** Sends an event to one interface machine (supervision). */
+  notify(iface: string, event: { type: 'DHCP_LOST'; reason?: string } | { type: 'LINK_LOST'; link: string } | { type: 'VETH_LOST' }): void {
+    (this.actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[iface]?.send(event);
+  }
+
+  // ---- effects ----
+
+  private rtnl(): Rtnl {
+    this.rt ??= Rtnl.open(this.request.netnsPath);
+    return this.rt;
+  }
+
+  private async resolvePlan(): Promise<ResolvedPod> {
+    const { opts } = this.deps;
+    const r = this.request;
+    const rt = this.rtnl();
+    let interfaces: InterfacePlan[];
+    let dns: Dns;
+    let cniAdded = false;
+    if (r.cniResult !== undefined) {
+      const n = normaliseCniResult(r.cniResult, { network: 'cni', ifName: 'eth0' });
+      interfaces = n.interfaces;
+      dns = n.dns;
+    } else {
+      if (!opts.cni.confDir) {
+        throw new NetletError('CNI_NOT_CONFIGURED', `pod ${r.podId}: no cniResult given and no cni.confDir configured; pass one or the other`);
+      }
+      const added = await addNetworks({
+        podId: r.podId, podName: r.podName ?? '', podNamespace: r.podNamespace ?? '', netnsPath: r.netnsPath,
+        ...(r.annotations ? { annotations: r.annotations } : {}), confDir: opts.cni.confDir, ...this.cniExec(),
+        ...(opts.cni.defaultNetworks ? { defaultNetworks: opts.cni.defaultNetworks } : {}),
+      });
+      for (const d of added.dropped) this.log.info({ ...d }, 'default route dropped by the one-default-route policy');
+      interfaces = added.interfaces;
+      dns = added.dns;
+      cniAdded = true;
+    }
+    try {
+      const children: ChildSpec[] = [];
+      for (const [i, iface] of interfaces.entries()) {
+        const link = await rt.link(iface.name);
+        let kind: 'veth' | 'sriov';
+        if (iface.pciID) kind = 'sriov';
+        else if (!link) throw new NetletError('INTERFACE_MISSING', `CNI reported ${iface.name} but the pod netns has no such link`);
+        else if (link.kind === 'veth') kind = 'veth';
+        else if (link.parentBus === 'pci' && link.parentDev && existsSync(`${opts.sysfsRoot}/bus/pci/devices/${link.parentDev}/physfn`)) {
+          kind = 'sriov';
+          iface.pciID = link.parentDev;
+        } else {
+          throw new NetletError('UNSUPPORTED_INTERFACE', `${iface.name} is a ${link.kind ?? 'physical'} link; netlet takes veth interfaces and SR-IOV VFs`);
+        }
+        if (link) {
+          iface.mac ??= link.mac;
+          iface.mtu ??= link.mtu;
+        }
+        children.push(kind === 'veth' ? this.vethChild(iface, i) : this.sriovChild(iface));
+      }
+      const podDns: Dns = r.dns ? { nameservers: r.dns.nameservers, search: r.dns.search ?? [], options: r.dns.options ?? [] } : dns;
+      const plan: PodNetworkPlan = { podId: r.podId, interfaces, dns: podDns, ...(r.hostname ? { hostname: r.hostname } : {}) };
+      return { plan, children, cniAdded };
+    } catch (e) {
+      if (cniAdded) await this.releaseCni({ plan: { podId: r.podId, interfaces, dns }, children: [], cniAdded }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private vethChild(iface: InterfacePlan, index: number): ChildSpec {
+    const v4 = iface.ips.find((ip) => ip.family === 4);
+    const settings: VethSettings = {
+      ...interfaceNames(iface.name),
+      bridgeAddress: bridgeAddressFor(index),
+      bridgeMac: bridgeMacFor(this.podId, iface.name),
+      vmMac: iface.mac!,
+      ...(v4 ? { vmAddress: v4.address } : {}),
+      queues: this.deps.opts.tap.queues,
+    };
+    const input: VethInput = { ifName: iface.name, settings };
+    return { id: iface.name, kind: 'veth', input };
+  }
+
+  private sriovChild(iface: InterfacePlan): ChildSpec {
+    const input: SriovInput = { plan: iface, options: { sriovEnabled: this.deps.opts.sriov.enabled } };
+    return { id: iface.name, kind: 'sriov', input };
+  }
+
+  /** Child inputs with what the record says each had done (adoption after a restart). */
+  private withResume(resolved: ResolvedPod, rec: PodRecord): ResolvedPod {
+    return {
+      ...resolved,
+      children: resolved.children.map((c) => {
+        const r = rec.interfaces[c.id];
+        return { ...c, input: { ...(c.input as object), resume: { done: r?.done ?? [], ...(r?.record ? { record: r.record } : {}), ...(r?.vfioDevice ? { vfioDevice: r.vfioDevice } : {}) } } };
+      }),
+    };
+  }
+
+  private cniExec() {
+    const c = this.deps.opts.cni;
+    return {
+      ...(c.binDirs ? { binDirs: c.binDirs } : {}),
+      ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
+      ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+      ...(c.wrapper ? { wrapper: c.wrapper } : {}),
+      logger: this.log,
+    };
+  }
+
+  private async releaseCni(resolved: ResolvedPod | undefined): Promise<void> {
+    if (!resolved?.cniAdded) return;
+    await delNetworks({ podId: this.podId, netnsPath: this.request.netnsPath, ...(this.deps.opts.cni.confDir ? { confDir: this.deps.opts.cni.confDir } : {}), ...this.cniExec() });
+  }
+
+  private forget(): void {
+    this.deps.store.remove(this.podId);
+  }
+
+  private dhcpKey(ifName: string): string {
+    return `${this.podId}/${ifName}`;
+  }
+
+  /** Journals before every effect: the record on disk always covers what the kernel may hold. */
+  private journaled<T extends object>(io: T): T {
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of Object.entries(io)) {
+      out[k] = async (input: unknown) => {
+        this.persistNow();
+        return (f as (i: unknown) => Promise<unknown>)(input);
+      };
+    }
+    return out as T;
+  }
+
+  private vethIo(): VethIo {
+    const kernel = (): ReturnType<typeof vethKernelIo> => vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr });
+    const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
+      this.plan?.interfaces.find((i) => interfaceNames(i.name).bridge === s.bridge);
+    const io: VethIo = {
+      capture: (r) => kernel().capture(r),
+      strip: (r) => kernel().strip(r),
+      plumb: (r) => kernel().plumb(r),
+      isolate: (r) => kernel().isolate(r),
+      unisolate: (r) => kernel().unisolate(r),
+      unplumb: (r) => kernel().unplumb(r),
+      restore: (r) => kernel().restore(r),
+      startDhcp: async ({ settings }) => {
+        const iface = ifaceFor(settings);
+        // No IPv4 address: nothing to serve by DHCPv4 (cloud-init carries the rest).
+        if (!iface || !iface.ips.some((ip) => ip.family === 4)) return;
+        const config = configFromPlan(iface, this.plan!.dns, {
+          serverId: settings.bridgeAddress,
+          ...(this.plan!.hostname ? { hostname: this.plan!.hostname } : {}),
+          ...(this.deps.opts.dhcp.leaseSeconds ? { leaseSeconds: this.deps.opts.dhcp.leaseSeconds } : {}),
+        });
+        await this.deps.pool.serve({ key: this.dhcpKey(iface.name), netnsPath: this.request.netnsPath, bridge: settings.bridge, config });
+      },
+      stopDhcp: async ({ settings }) => {
+        const iface = ifaceFor(settings);
+        if (iface) await this.deps.pool.stop(this.dhcpKey(iface.name));
+      },
+    };
+    return this.journaled(io);
+  }
+
+  private sriovIo(): SriovIo {
+    let io: SriovIo | undefined;
+    const lazy = new Proxy({} as SriovIo, { get: (_t, k: string) => (...a: unknown[]) => ((io ??= this.deps.sriovIo()) as unknown as Record<string, (...x: unknown[]) => unknown>)[k]!(...a) });
+    return this.journaled(lazy as SriovIo & object);
+  }
+
+  // ---- durable record, status, events ----
+
+  private childContexts(): Record<string, { value: unknown; context: { done?: string[]; record?: unknown; vfioDevice?: string; error?: { code: string; message: string } ; undoError?: { code: string; message: string } } }> {
+    const out: Record<string, never> = {};
+    const children = this.actor.getSnapshot().children as Record<string, AnyActorRef | undefined>;
+    for (const [id, ref] of Object.entries(children)) {
+      // A child not started yet has no context: it has done nothing to record.
+      const snap = ref?.getSnapshot() as { context?: unknown } | undefined;
+      if (snap?.context) out[id] = snap as never;
+    }
+    return out;
+  }
+
+  persistNow(): void {
+    const snap = this.actor.getSnapshot();
+    const resolved = snap.context.resolved;
+    if (!resolved) return;
+    const interfaces: PodRecord['interfaces'] = {};
+    for (const [id, s] of Object.entries(this.childContexts())) {
+      interfaces[id] = {
+        done: s.context.done ?? [],
+        ...(s.context.record ? { record: s.context.record } : {}),
+        ...(s.context.vfioDevice ? { vfioDevice: s.context.vfioDevice } : {}),
+      };
+    }
+    const { cniResult: _omit, ...request } = this.request;
+    const rec: PodRecord = { version: 1, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces, updatedAt: new Date().toISOString() };
+    this.deps.store.write(this.podId, rec);
+  }
+
+  private observe(): void {
+    const snap = this.actor.getSnapshot();
+    const phase = podPhase(snap.value, snap.context);
+    if (phase !== this.lastPhase) {
+      this.pushEvent({ at: new Date().toISOString(), machine: 'pod', from: this.lastPhase || 'new', to: phase });
+      this.log.info({ machine: 'pod', state: phase }, `pod ${phase}`);
+      this.lastPhase = phase;
+    }
+    for (const [id, s] of Object.entries(this.childContexts())) {
+      const state = stateName(s.value);
+      const prev = this.lastStates.get(id);
+      if (state !== prev) {
+        this.lastStates.set(id, state);
+        this.pushEvent({ at: new Date().toISOString(), machine: 'interface', interface: id, from: prev ?? 'new', to: state });
+        this.log.info({ iface: id, machine: (snap.context.resolved?.children.find((c) => c.id === id)?.kind ?? '?') + 'Interface', state }, `${id} ${state}`);
+      }
+      const err = s.context.undoError ?? s.context.error;
+      if (err && this.lastErrors.get(id)?.message !== err.message) {
+        this.lastErrors.set(id, { code: err.code, message: err.message, at: new Date().toISOString() });
+        this.log.warn({ iface: id, state, err: err.message, code: err.code }, `${id}: ${err.message}`);
+      }
+    }
+    // Keep the record current after each step too (the journal covers "before").
+    if (snap.status === 'active' && snap.context.resolved && !['forgetting', 'gone', 'failed'].includes(String(snap.value))) {
+      try {
+        this.persistNow();
+      } catch (e) {
+        this.log.error({ err: e }, 'cannot write the pod record');
+      }
+    }
+  }
+
+  private pushEvent(e: PodEventRecord): void {
+    this.events.push(e);
+    if (this.events.length > MAX_EVENTS) this.events.shift();
+  }
+
+  recentEvents(): PodEventRecord[] {
+    return [...this.events];
+  }
+
+  status(): PodStatus {
+    const snap = this.actor.getSnapshot();
+    const children = this.childContexts();
+    const interfaces: InterfaceStatus[] = (snap.context.resolved?.children ?? []).map((c) => {
+      const s = children[c.id];
+      const iface = snap.context.resolved!.plan.interfaces.find((i) => i.name === c.id);
+      const st: InterfaceStatus = { name: c.id, kind: c.kind === 'veth' ? 'tap' : 'sriov', state: s ? stateName(s.value) : 'pending' };
+      const err = this.lastErrors.get(c.id);
+      if (err && s && ['failed', 'teardownFailed', 'recovering'].includes(st.state)) st.error = err.message;
+      if (err) st.lastError = err;
+      if (iface?.mac) st.mac = iface.mac;
+      if (iface) st.ips = iface.ips.map((ip) => `${ip.address}/${ip.prefixLength}`);
+      if (c.kind === 'veth') {
+        const set = (c.input as VethInput).settings;
+        st.tapName = set.tap;
+        st.bridgeName = set.bridge;
+        const d = this.deps.pool.status(this.dhcpKey(c.id));
+        if (d) st.dhcp = d;
+      } else {
+        const rec = s?.context.record as { vf?: { pciAddress?: string } } | undefined;
+        const pci = rec?.vf?.pciAddress ?? iface?.pciID;
+        if (pci) st.pciAddress = pci;
+      }
+      return st;
+    });
+    return { podId: this.podId, phase: this.phase, interfaces, ...(snap.context.error ? { error: snap.context.error.message } : {}) };
+  }
+
+  /** What the VM runtime needs: TAP fds (fresh ones on every call) or PCI addresses, and cloud-init. */
+  network(): PodNetwork {
+    const resolved = this.context.resolved!;
+    const plan = resolved.plan;
+    const children = this.childContexts();
+    const out: PodNetwork['interfaces'] = [];
+    for (const c of resolved.children) {
+      const iface = plan.interfaces.find((i) => i.name === c.id)!;
+      const ips = iface.ips.map((ip) => ({ address: `${ip.address}/${ip.prefixLength}`, ...(ip.gateway ? { gateway: ip.gateway } : {}) }));
+      if (c.kind === 'veth') {
+        const set = (c.input as VethInput).settings;
+        const fds = openTapFds(this.rtnl(), set, this.deps.opts.tap.vnetHdr);
+        out.push({ kind: 'tap', name: iface.name, tapName: set.tap, bridgeName: set.bridge, mac: iface.mac!, mtu: iface.mtu ?? 1500, fd: fds[0]!, fds, ips });
+      } else {
+        const rec = children[c.id]?.context.record as { vf: { pciAddress: string }; pf: { vlan: number }; targetMac: string } | undefined;
+        const vlan = rec?.pf.vlan;
+        out.push({ kind: 'sriov', name: iface.name, pciAddress: rec?.vf.pciAddress ?? iface.pciID ?? '', mac: rec?.targetMac ?? iface.mac ?? '', mtu: iface.mtu ?? 1500, ips, ...(vlan ? { vlan } : {}) });
+      }
+    }
+    const ci = renderCloudInit(plan);
+    return {
+      podId: this.podId,
+      interfaces: out,
+      cloudInit: { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId },
+    };
+  }
+
+  /** Links this pod's veth interfaces depend on, for the monitor. */
+  vethLinks(): { iface: string; tap: string; bridge: string }[] {
+    return (this.context.resolved?.children ?? [])
+      .filter((c) => c.kind === 'veth')
+      .map((c) => ({ iface: c.id, tap: (c.input as VethInput).settings.tap, bridge: (c.input as VethInput).settings.bridge }));
+  }
+
+  async linkNames(): Promise<Set<string> | undefined> {
+    if (!this.rt) return undefined;
+    return new Set((await this.rt.links()).map((l) => l.name));
+  }
+}
+
+const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');
+
+/** Records keep child inputs without resume data (that lives in `interfaces`). */
+function stripResume(r: ResolvedPod): ResolvedPod {
+  return { ...r, children: r.children.map((c) => { const { resume: _r, ...input } = c.input as { resume?: unknown }; return { ...c, input }; }) };
+}

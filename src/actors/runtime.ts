@@ -1,0 +1,199 @@
+// The Runtime: the root of the actor system and the in-process API. Owns the DHCP
+// pool, the state store and one Pod (PodSupervisor) per pod sandbox. Setup and
+// teardown of one pod are serialised; different pods run in parallel.
+import { existsSync, mkdirSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { NetletError } from '../model/errors.js';
+import { DhcpPool } from '../io/dhcp-pool.js';
+import { StateStore } from '../io/state-store.js';
+import { createHostSriovIo } from '../io/sriov/index.js';
+import { runtimeOptionsSchema, setupRequestSchema, validate, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
+import { Pod, type PodRecord, type PodRequest } from './pod.js';
+import type { PodEventRecord, PodNetwork, PodStatus } from './types.js';
+
+export interface Runtime {
+  setupPod(req: SetupRequest): Promise<PodNetwork>;
+  teardownPod(podId: string): Promise<void>;
+  getPod(podId: string): PodStatus | undefined;
+  listPods(): PodStatus[];
+  /** Recent state transitions of a pod (bounded). */
+  podEvents(podId: string): PodEventRecord[] | undefined;
+  /** The pod's network again (fresh TAP fds), if it is ready. */
+  getNetwork(podId: string): PodNetwork | undefined;
+  /** Runtime-wide counters for metrics. */
+  stats(): RuntimeStats;
+  close(): Promise<void>;
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+}
+
+export interface RuntimeStats {
+  workerRestarts: number;
+  setupSeconds: number[];
+  teardownSeconds: number[];
+  errors: Record<string, number>;
+  adopted: number;
+  rolledBack: number;
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const opts = validate(runtimeOptionsSchema, options, 'runtime options');
+  const log: Logger = (opts.logger as Logger | undefined) ?? pino({ level: process.env.NETLET_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  mkdirSync(opts.runDir, { recursive: true, mode: 0o700 });
+  const store = new StateStore(opts.stateDir);
+  const pool = new DhcpPool(opts.dhcp.workers ?? 2);
+  let sriov: ReturnType<typeof createHostSriovIo> | undefined;
+  const deps = { opts, store, pool, log, sriovIo: () => (sriov ??= createHostSriovIo({ sysRoot: opts.sysfsRoot, devRoot: opts.devRoot })) };
+  const pods = new Map<string, Pod>();
+  const locks = new Map<string, Promise<unknown>>();
+  const stats: RuntimeStats = { workerRestarts: 0, setupSeconds: [], teardownSeconds: [], errors: {}, adopted: 0, rolledBack: 0 };
+  let closed = false;
+
+  const countError = (e: unknown): void => {
+    const code = (e as { code?: string }).code ?? 'UNKNOWN';
+    stats.errors[code] = (stats.errors[code] ?? 0) + 1;
+  };
+
+  /** Runs fn after every earlier operation on the same pod. */
+  const serial = <T>(podId: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = locks.get(podId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    locks.set(podId, next);
+    void next.finally(() => { if (locks.get(podId) === next) locks.delete(podId); }).catch(() => undefined);
+    return next;
+  };
+
+  pool.on('restarted', ({ keys, cause }) => {
+    stats.workerRestarts++;
+    log.warn({ keys, cause }, 'DHCP worker replaced; its interfaces are served again');
+  });
+  pool.on('lost', ({ key, cause }) => {
+    const [podId, iface] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
+    pods.get(podId)?.notify(iface, { type: 'DHCP_LOST', reason: cause });
+  });
+
+  // Adopt what a previous runtime left: ready pods are served again, the rest rolled back.
+  for (const rec of store.all<PodRecord>()) {
+    const pod = new Pod(deps, rec.request, rec);
+    const l = log.child({ podId: rec.podId });
+    if (!existsSync(rec.request.netnsPath)) {
+      l.warn({ netns: rec.request.netnsPath }, 'pod netns is gone: releasing what netlet held for it');
+    }
+    if ((rec.phase === 'ready' || rec.phase === 'degraded') && existsSync(rec.request.netnsPath)) {
+      pods.set(rec.podId, pod);
+      try {
+        await pod.setup();
+        stats.adopted++;
+        l.info('adopted after restart');
+      } catch (e) {
+        countError(e);
+        l.error({ err: (e as Error).message }, 'could not adopt; rolled back');
+        pods.delete(rec.podId);
+      }
+    } else {
+      try {
+        await pod.teardown();
+        stats.rolledBack++;
+        l.info({ phase: rec.phase }, 'half-done work of a previous runtime rolled back');
+      } catch (e) {
+        countError(e);
+        pods.set(rec.podId, pod);
+        l.error({ err: (e as Error).message }, 'could not finish the rollback; teardownPod retries');
+      }
+    }
+  }
+
+  // Supervision: lost TAPs/bridges are re-plumbed, a lost veth fails the interface.
+  const monitor = opts.monitorIntervalMs > 0 ? setInterval(() => void checkPods(), opts.monitorIntervalMs) : undefined;
+  monitor?.unref();
+  async function checkPods(): Promise<void> {
+    for (const pod of pods.values()) {
+      if (pod.phase !== 'ready' && pod.phase !== 'degraded') continue;
+      try {
+        if (!existsSync(pod.request.netnsPath)) {
+          pod.log.warn('pod netns vanished: tearing the pod down');
+          void runtime.teardownPod(pod.podId).catch(() => undefined);
+          continue;
+        }
+        const names = await pod.linkNames();
+        if (!names) continue;
+        const states = new Map(pod.status().interfaces.map((i) => [i.name, i.state]));
+        for (const l of pod.vethLinks()) {
+          if (states.get(l.iface) !== 'ready') continue;
+          if (!names.has(l.iface)) pod.notify(l.iface, { type: 'VETH_LOST' });
+          else if (!names.has(l.tap) || !names.has(l.bridge)) pod.notify(l.iface, { type: 'LINK_LOST', link: names.has(l.tap) ? l.bridge : l.tap });
+        }
+      } catch (e) {
+        pod.log.warn({ err: (e as Error).message }, 'pod check failed');
+      }
+    }
+  }
+
+  const runtime: Runtime = {
+    options: opts,
+    logger: log,
+    async setupPod(req) {
+      if (closed) throw new NetletError('RUNTIME_CLOSED', 'the runtime is closed');
+      if (typeof (req as { cniResult?: unknown })?.cniResult === 'string') {
+        try {
+          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) as unknown };
+        } catch (e) {
+          throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
+        }
+      }
+      const r = validate(setupRequestSchema, req, 'setupPod request') as PodRequest;
+      return serial(r.podId, async () => {
+        const existing = pods.get(r.podId);
+        if (existing && (existing.phase === 'ready' || existing.phase === 'degraded')) return existing.network();
+        if (existing && !existing.done) throw new NetletError('POD_BUSY', `pod ${r.podId} is ${existing.phase}; tear it down first`);
+        const t0 = performance.now();
+        const pod = new Pod(deps, r);
+        pods.set(r.podId, pod);
+        try {
+          await pod.setup();
+        } catch (e) {
+          pods.delete(r.podId);
+          pod.stop();
+          countError(e);
+          throw e;
+        }
+        stats.setupSeconds.push((performance.now() - t0) / 1000);
+        return pod.network();
+      });
+    },
+    async teardownPod(podId) {
+      return serial(podId, async () => {
+        const pod = pods.get(podId);
+        if (!pod) return;
+        const t0 = performance.now();
+        try {
+          await pod.teardown();
+        } catch (e) {
+          countError(e);
+          throw e;
+        }
+        pods.delete(podId);
+        stats.teardownSeconds.push((performance.now() - t0) / 1000);
+      });
+    },
+    getPod: (podId) => pods.get(podId)?.status(),
+    listPods: () => [...pods.values()].map((p) => p.status()),
+    podEvents: (podId) => pods.get(podId)?.recentEvents(),
+    getNetwork: (podId) => {
+      const p = pods.get(podId);
+      return p && (p.phase === 'ready' || p.phase === 'degraded') ? p.network() : undefined;
+    },
+    stats: () => ({ ...stats, workerRestarts: pool.restarts }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (monitor) clearInterval(monitor);
+      await Promise.allSettled([...locks.values()]);
+      for (const p of pods.values()) p.stop();
+      pods.clear();
+      await pool.close();
+      sriov?.close();
+    },
+  };
+  return runtime;
+}

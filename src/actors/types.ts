@@ -1,0 +1,56 @@
+// Public types of the in-process API.
+import type { DhcpServerStatus } from '../dhcp/index.js';
+
+export interface PodIp {
+  /** CIDR, e.g. "10.1.0.5/24". */
+  address: string;
+  gateway?: string;
+}
+
+export type PodInterface =
+  | { kind: 'tap'; name: string; tapName: string; bridgeName: string; mac: string; mtu: number; fd: number; fds: number[]; ips: PodIp[] }
+  | { kind: 'sriov'; name: string; pciAddress: string; mac: string; vlan?: number; mtu: number; ips: PodIp[] };
+
+export interface PodNetwork {
+  podId: string;
+  interfaces: PodInterface[];
+  cloudInit: {
+    networkConfigV1: object;
+    networkConfigV1Yaml: string;
+    networkConfigV2: object;
+    networkConfigV2Yaml: string;
+    networkData: object;
+    /** Changes whenever the rendered network changes: use it as the cloud-init instance-id. */
+    instanceId: string;
+  };
+}
+
+export interface InterfaceStatus {
+  name: string;
+  kind: 'tap' | 'sriov';
+  state: string;
+  error?: string;
+  lastError?: { code: string; message: string; at: string };
+  mac?: string;
+  ips?: string[];
+  tapName?: string;
+  bridgeName?: string;
+  pciAddress?: string;
+  dhcp?: DhcpServerStatus;
+}
+
+export interface PodStatus {
+  podId: string;
+  /** settingUp | ready | degraded | rollingBack | tearingDown | teardownFailed | failed | gone */
+  phase: string;
+  interfaces: InterfaceStatus[];
+  error?: string;
+}
+
+export interface PodEventRecord {
+  at: string;
+  machine: 'pod' | 'interface';
+  interface?: string;
+  from: string;
+  to: string;
+}
