@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
-import { addNetworks, delNetworks, normaliseCniResult } from '../cni/index.js';
+import { addNetworks, applyDefaultRoutePolicy, delNetworks, mergeDns, normaliseCniResult } from '../cni/index.js';
 import { configFromPlan } from '../dhcp/index.js';
 import { renderCloudInit } from '../cloudinit/index.js';
 import { NetletError } from '../model/errors.js';
@@ -150,9 +150,13 @@ export class Pod {
     let dns: Dns;
     let cniAdded = false;
     if (r.cniResult !== undefined) {
-      const n = normaliseCniResult(r.cniResult, { network: 'cni', ifName: 'eth0' });
-      interfaces = n.interfaces;
-      dns = n.dns;
+      // One result, or one per network (eth0, eth1, ...): one default route kept, as with CNI ADD.
+      const results = Array.isArray(r.cniResult) ? (r.cniResult as unknown[]) : [r.cniResult];
+      const ns = results.map((res, i) => normaliseCniResult(res, { network: `cni${i}`, ifName: `eth${i}` }));
+      const policy = applyDefaultRoutePolicy(ns.map((n, i) => ({ network: `cni${i}`, ifName: `eth${i}`, interfaces: n.interfaces })));
+      for (const d of policy.dropped) this.log.info({ ...d }, 'default route dropped by the one-default-route policy');
+      interfaces = policy.interfaces.flat();
+      dns = mergeDns(ns.map((n) => n.dns));
     } else {
       if (!opts.cni.confDir) {
         throw new NetletError('CNI_NOT_CONFIGURED', `pod ${r.podId}: no cniResult given and no cni.confDir configured; pass one or the other`);

@@ -1,0 +1,181 @@
+// `netlet demo`: a real VM on a real CNI network, end to end, in throwaway namespaces.
+// CNI ADD (Debian's bridge plugin) → netlet setupPod (bridge + TAP + DHCP per veth) →
+// QEMU boots on the TAP fds and takes its lease → ping from the node side → teardown,
+// the pod netns restored exactly as CNI left it → CNI DEL. Ctrl-C cleans up at any point.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { addNetworks, delNetworks } from '../cni/index.js';
+import { createRuntime, type Runtime } from '../actors/runtime.js';
+import type { PodNetwork } from '../actors/types.js';
+import { buildVmImage } from '../vm/image.js';
+import { bootVm, type RunningVm } from '../vm/qemu.js';
+import { demoNetworks } from './networks.js';
+import { netnsSnapshot, snapshotDiff } from './snapshot.js';
+
+const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const green = (s: string): string => (process.stdout.isTTY ? `\x1b[32m${s}\x1b[0m` : s);
+const red = (s: string): string => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
+
+const usage = `usage: netlet demo [--interfaces N] [--keep-logs]
+
+Boots a QEMU VM (software emulation) on a pod network that the real CNI bridge plugin
+and netlet set up in throwaway network namespaces, shows what the VM got by DHCP next
+to what CNI assigned, pings it, then tears everything down. Needs root.
+
+  --interfaces N   networks (and VM NICs) to attach, 1-4 (default 1)
+  --verbose        netlet's JSON logs on stderr`;
+
+export async function runDemo(argv: string[]): Promise<number> {
+  let count = 1;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') { console.log(usage); return 0; }
+    else if (a === '--interfaces') count = Number(argv[++i]);
+    else if (a.startsWith('--interfaces=')) count = Number(a.split('=')[1]);
+    else if (a === '--verbose') verbose = true;
+    else { console.error(`netlet demo: unknown argument ${a}\n${usage}`); return 2; }
+  }
+  if (!Number.isInteger(count) || count < 1 || count > 4) { console.error('netlet demo: --interfaces takes 1 to 4'); return 2; }
+  if (process.getuid?.() !== 0) { console.error('netlet demo: needs root (network namespaces, TAPs, QEMU)'); return 1; }
+  for (const tool of ['/usr/lib/cni/bridge', '/usr/bin/qemu-system-x86_64']) {
+    if (!existsSync(tool)) { console.error(`netlet demo: ${tool} is missing: run \`make demo\` (it installs the Debian packages)`); return 1; }
+  }
+
+  const t0 = performance.now();
+  const el = (): string => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
+  const step = (n: number, msg: string): void => console.log(`${bold(`[${n}/8]`)} ${msg} ${`(${el()})`}`);
+  const tag = `nd${randomBytes(2).toString('hex')}`;
+  const nodeNs = `${tag}-node`;
+  const podNs = `${tag}-pod`;
+  const dir = mkdtempSync(join(tmpdir(), 'netlet-demo-'));
+  const confDir = join(dir, 'net.d');
+  const cacheDir = join(dir, 'cni-cache');
+  const nets = demoNetworks(count, join(dir, 'ipam'), tag);
+  const wrapper = ['ip', 'netns', 'exec', nodeNs];
+  const podId = `demo-${tag}`;
+  let runtime: Runtime | undefined;
+  let vm: RunningVm | undefined;
+  let network: PodNetwork | undefined;
+  let cniAdded = false;
+  let cleaning: Promise<void> | undefined;
+
+  const cleanup = (): Promise<void> => (cleaning ??= (async () => {
+    await vm?.kill().catch(() => undefined);
+    for (const i of network?.interfaces ?? []) if (i.kind === 'tap') for (const fd of i.fds) { try { closeSync(fd); } catch { /* closed */ } }
+    await runtime?.teardownPod(podId).catch((e: Error) => console.error(red(`teardown: ${e.message}`)));
+    await runtime?.close().catch(() => undefined);
+    if (cniAdded) await delNetworks({ podId, netnsPath: `/run/netns/${podNs}`, confDir, cacheDir, wrapper }).catch(() => undefined);
+    for (const ns of [podNs, nodeNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  })());
+  const onSignal = (): void => {
+    console.log(`\n${bold('interrupted')}: cleaning up…`);
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    step(1, 'building the VM image (Debian cloud kernel + busybox initramfs; cached after the first run)');
+    const image = await buildVmImage({ onProgress: (m) => console.log(`      ${m}`) });
+
+    step(2, `creating throwaway netns ${nodeNs} (the node) and ${podNs} (the pod sandbox)`);
+    for (const ns of [nodeNs, podNs]) execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', podNs, 'link', 'set', 'lo', 'up']);
+    mkdirSync(confDir, { recursive: true });
+    nets.forEach((n, i) => writeFileSync(join(confDir, `${10 + i}-${n.name}.conflist`), JSON.stringify(n.config, null, 2)));
+
+    step(3, `CNI ADD: Debian's bridge plugin + host-local, ${count} network(s) (${nets.map((n) => n.name).join(', ')})`);
+    const annotations = { cni: nets.map((n) => n.name).join(',') };
+    const added = await addNetworks({ podId, podName: 'demo-vm', podNamespace: 'default', netnsPath: `/run/netns/${podNs}`, annotations, confDir, cacheDir, wrapper });
+    cniAdded = true;
+    const cniLeft = netnsSnapshot(podNs);
+    for (const i of added.interfaces) console.log(`      ${i.name}: ${i.ips.map((ip) => `${ip.address}/${ip.prefixLength}`).join(' ')} mac ${i.mac} routes ${i.routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`).join(', ')}`);
+
+    step(4, 'netlet setupPod: bridge + TAP + DHCP server per veth (the CNI results given in-process)');
+    const logger = pino({ level: verbose ? 'info' : 'warn' }, pino.destination(2));
+    runtime = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), debugSocket: false, logger, monitorIntervalMs: 0 });
+    const ts = performance.now();
+    network = await runtime.setupPod({ podId, podName: 'demo-vm', podNamespace: 'default', netnsPath: `/run/netns/${podNs}`, cniResult: added.attachments.map((a) => a.result), hostname: 'netlet-demo-vm' });
+    console.log(`      ready in ${(performance.now() - ts).toFixed(0)} ms: ${network.interfaces.map((i) => (i.kind === 'tap' ? `${i.name} → ${i.tapName} on ${i.bridgeName}` : i.name)).join(', ')}`);
+
+    step(5, 'booting the VM under QEMU (software emulation) on the TAP fds');
+    const taps = network.interfaces.flatMap((i) => (i.kind === 'tap' ? [{ fd: i.fd, mac: i.mac }] : []));
+    let lines = 0;
+    // A live counter on a terminal; a line every 2 s otherwise (logs, CI).
+    const tty = process.stdout.isTTY;
+    const tick = setInterval(() => process.stdout.write(`${tty ? '\r' : ''}      booting… ${el()} (${lines} console lines)${tty ? '' : '\n'}`), tty ? 500 : 2000);
+    vm = bootVm({ kernel: image.kernel, initrd: image.initrd, nics: taps, timeoutMs: 120_000, onSerialLine: () => lines++ });
+    let report;
+    try {
+      report = await vm.report(90_000);
+    } finally {
+      clearInterval(tick);
+      if (tty) process.stdout.write('\n');
+    }
+
+    step(6, 'what the VM got by DHCP (read from its serial console), next to what CNI assigned');
+    const rows: string[][] = [['', 'CNI assigned', 'VM got']];
+    for (const [k, i] of added.interfaces.entries()) {
+      const v = report.interfaces.find((x) => x.mac.toLowerCase() === i.mac?.toLowerCase());
+      rows.push([`${i.name} address`, i.ips.map((ip) => `${ip.address}/${ip.prefixLength}`).join(' '), v ? `${v.name} ${v.addresses.join(' ')}` : red('none')]);
+      const linkMtu = network.interfaces.find((n) => n.name === i.name)?.mtu;
+      rows.push([`${i.name} mtu`, String(i.mtu ?? linkMtu ?? '?'), String(v?.mtu ?? '?')]);
+      rows.push([`${i.name} mac`, i.mac ?? '?', v?.mac ?? '?']);
+      if (k === 0) rows.push(['dns', `${added.dns.nameservers.join(' ')} search ${added.dns.search.join(' ')}`, `${report.dns.nameservers.join(' ')} search ${report.dns.search.join(' ')}`]);
+    }
+    const want = added.interfaces.flatMap((i) => i.routes.map((r) => `${r.dst === '0.0.0.0/0' ? 'default' : r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`));
+    rows.push(['routes', want.join(', '), report.routes.filter((r) => r.via).map((r) => `${r.dst} via ${r.via}`).join(', ')]);
+    printTable(rows);
+    console.log(`      the VM pinged its gateway: ${report.ping?.ok ? green('yes') : red('no')}`);
+
+    step(7, 'pinging the VM from the node side');
+    let allPing = report.ping?.ok ?? false;
+    for (const i of added.interfaces) {
+      const ipv4 = i.ips.find((ip) => ip.family === 4)!.address;
+      const r = spawnSync('ip', ['netns', 'exec', nodeNs, 'ping', '-c', '2', '-W', '2', ipv4], { encoding: 'utf8' });
+      const ok = r.status === 0;
+      allPing &&= ok;
+      console.log(`      ping ${ipv4}: ${ok ? green('ok') : red('failed')} ${(/rtt.*= ([\d./]+)/.exec(r.stdout)?.[1] ?? '').split('/')[1] ?? ''}${ok ? ' ms avg' : ''}`);
+    }
+    const status = runtime.getPod(podId);
+    console.log(`      netlet status: pod ${status?.phase}; ${status?.interfaces.map((i) => `${i.name} ${i.state} (DHCP acked ${i.dhcp?.counters.acked ?? 0}, lease ${i.dhcp?.lease.state ?? '-'})`).join('; ')}`);
+
+    step(8, 'tearing down: VM stopped, netlet teardownPod, then comparing the pod netns with what CNI left');
+    await vm.kill();
+    vm = undefined;
+    for (const i of network.interfaces) if (i.kind === 'tap') for (const fd of i.fds) closeSync(fd);
+    network = undefined;
+    await runtime.teardownPod(podId);
+    const diff = snapshotDiff(cniLeft, netnsSnapshot(podNs));
+    console.log(`      pod netns restored exactly as CNI left it: ${diff.length === 0 ? green('yes') : red(`no\n${diff.join('\n')}`)}`);
+    await runtime.close();
+    runtime = undefined;
+    await delNetworks({ podId, netnsPath: `/run/netns/${podNs}`, confDir, cacheDir, wrapper });
+    cniAdded = false;
+    await cleanup();
+    const ok = diff.length === 0 && allPing && report.interfaces.filter((i) => i.addresses.length > 0).length === count;
+    console.log(`${bold(ok ? green('demo finished') : red('demo finished with problems'))} in ${el()}`);
+    return ok ? 0 : 1;
+  } catch (e) {
+    console.error(red(`demo failed: ${(e as Error).message}`));
+    await cleanup();
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function printTable(rows: string[][]): void {
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  for (const [k, r] of rows.entries()) {
+    const line = r.map((cell, c) => cell.padEnd(w[c]!)).join('  ');
+    console.log(`      ${k === 0 ? bold(line) : line}`);
+  }
+}
