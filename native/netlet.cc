@@ -3,6 +3,7 @@
 // threads. Every call is synchronous and returns fds; errors are thrown as JS errors with
 // `code` (errno name) and `syscall`, never a crash.
 #include <napi.h>
+#include <nftables/libnftables.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,7 +257,41 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// nftRun(nsFd, text): runs an nftables script (as `nft -f`) inside nsFd's netns through
+// libnftables, in process: ~1 ms instead of ~25 ms for spawning nft. Returns
+// { ok, output, error } (error is nft's own message text).
+Napi::Value NftRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) return ThrowType(env, "nftRun(nsFd, text) expected");
+  int nsFd = info[0].As<Napi::Number>().Int32Value();
+  std::string text = info[1].As<Napi::String>().Utf8Value();
+  int rc = -1;
+  std::string out, errText;
+  const char* where = "";
+  int err = InNetns(nsFd, [&](const char** w) {
+    // The context opens its netlink socket in the thread's netns: create and use it here.
+    nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx) { *w = "nft_ctx_new"; return ENOMEM; }
+    nft_ctx_buffer_output(ctx);
+    nft_ctx_buffer_error(ctx);
+    rc = nft_run_cmd_from_buffer(ctx, text.c_str());
+    const char* o = nft_ctx_get_output_buffer(ctx);
+    const char* e = nft_ctx_get_error_buffer(ctx);
+    if (o) out = o;
+    if (e) errText = e;
+    nft_ctx_free(ctx);
+    return 0;
+  }, &where);
+  if (err) return ThrowErrno(env, err, where);
+  Napi::Object res = Napi::Object::New(env);
+  res.Set("ok", Napi::Boolean::New(env, rc == 0));
+  res.Set("output", Napi::String::New(env, out));
+  res.Set("error", Napi::String::New(env, errText));
+  return res;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("currentNetns", Napi::Function::New(env, CurrentNetns));
   exports.Set("socketIn", Napi::Function::New(env, SocketIn));

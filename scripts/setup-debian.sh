@@ -12,7 +12,7 @@ PACKAGES=(
   dnsmasq-base kea-admin                 # reference DHCP server, perfdhcp
   tshark tcpdump                         # captures
   cpio xz-utils                          # initramfs and kernel extraction
-  python3 make g++                       # node-gyp
+  python3 make g++ libnftables-dev       # node-gyp; the addon links libnftables
 )
 
 missing=()

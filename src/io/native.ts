@@ -12,6 +12,7 @@ interface NativeAddon {
   setTapPersist(fd: number, on: boolean): void;
   sendFds(sockFd: number, fds: number[], payload: Buffer): number;
   recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
+  nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
 }
 
 export interface TapOptions {
@@ -66,4 +67,6 @@ export const native = {
   sendFds: wrap(addon.sendFds),
   /** One blocking recvmsg: data and any fds received. */
   recvFds: wrap(addon.recvFds),
+  /** Runs an nftables script (`nft -f` syntax) in nsFd's netns through libnftables, in process. */
+  nftRun: wrap(addon.nftRun),
 };

@@ -30,7 +30,6 @@ export const closeAsync = (fd: number): Promise<void> => new Promise((r) => clos
 export type VethKernelIo = Omit<VethIo, 'startDhcp' | 'stopDhcp'>;
 
 export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKernelIo {
-  const netnsPath = rt.netns.path;
   return {
     async capture({ ifName }) {
       const l = await rt.mustLink(ifName);
@@ -91,11 +90,11 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
     },
 
     async isolate({ record, settings: s }) {
-      await applyIsolation(netnsPath, { table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName });
+      applyIsolation(rt.netns.fd, { table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName });
     },
 
     async unisolate({ settings: s }) {
-      await removeIsolation(netnsPath, s.table);
+      removeIsolation(rt.netns.fd, s.table);
     },
 
     async unplumb({ settings: s }) {
