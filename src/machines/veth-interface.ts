@@ -147,7 +147,8 @@ function undoStates(kind: UndoKind) {
     states: {
       stoppingDhcp: step('stoppingDhcp', 'stopDhcp', { target: 'unisolating', actions: mark('stoppingDhcp') }, (c) => ({ settings: c.settings })),
       unisolating: step('unisolating', 'unisolate', { target: 'unplumbing', actions: mark('unisolating') }, (c) => ({ settings: c.settings })),
-      unplumbing: step('unplumbing', 'unplumb', [
+      // A rollback always has the record (capture came first); a resumed teardown may not.
+      unplumbing: step('unplumbing', 'unplumb', kind === 'rollingBack' ? { target: 'restoring', actions: mark('unplumbing') } : [
         { guard: 'hasRecord', target: 'restoring', actions: mark('unplumbing') },
         { target: end, actions: mark('unplumbing') },
       ], (c) => ({ settings: c.settings, ifName: c.ifName })),
@@ -178,7 +179,11 @@ export const vethInterfaceMachine = vethSetup.createMachine({
           { guard: 'resumed', target: 'interrupted', actions: 'restoreResume' },
           { target: 'capturing' },
         ],
-        TEARDOWN: { target: 'restored' },
+        TEARDOWN: [
+          // A resumed interface may hold anything up to a full setup: undo it all.
+          { guard: 'resumed', target: 'tearingDown', actions: 'restoreResume' },
+          { target: 'restored' },
+        ],
       },
     },
     /** A setup cut short by a crash: rolled back on TEARDOWN (the rule: roll back, never finish). */
