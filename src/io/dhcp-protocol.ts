@@ -1,11 +1,13 @@
 // Messages between the DHCP pool (main thread) and its workers.
-import type { DhcpServerConfig, DhcpServerStatus } from '../dhcp/index.js';
+import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/index.js';
 
 export interface ServeRequest {
   key: string;
   netnsPath: string;
   bridge: string;
   config: DhcpServerConfig;
+  /** The interface's token bucket; default DEFAULT_RATE_LIMIT (fixed at the first serve). */
+  rateLimit?: RateLimit;
 }
 
 export type ToWorker =

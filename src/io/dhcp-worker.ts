@@ -33,7 +33,7 @@ async function serve(req: ServeRequest): Promise<void> {
     post({ op: 'serving', key: req.key });
     return;
   }
-  const server = new DhcpServer(req.config);
+  const server = new DhcpServer(req.config, req.rateLimit);
   const nsFd = openSync(req.netnsPath, 'r');
   let fd: number;
   try {
