@@ -71,7 +71,8 @@ export function parseReport(serial: string): VmReport | undefined {
     nameservers: resolv.filter((l) => l.startsWith('nameserver ')).map((l) => l.split(/\s+/)[1] ?? ''),
     search: resolv.filter((l) => l.startsWith('search ')).flatMap((l) => l.split(/\s+/).slice(1)),
   };
-  const p = new RegExp(`^${PING_MARK} (ok|fail) (\\S+)$`, 'm').exec(text.slice(end));
+  // Not anchored: a kernel message printed on the console can share the verdict's line.
+  const p = new RegExp(`${PING_MARK} (ok|fail) ([0-9.]+|none)`).exec(text.slice(end));
   const ping = p ? { ok: p[1] === 'ok', gateway: p[2] === 'none' ? undefined : p[2] } : undefined;
   return { interfaces, routes, dns, ping };
 }
