@@ -2,6 +2,7 @@
 // pool, the state store and one Pod (PodSupervisor) per pod sandbox. Setup and
 // teardown of one pod are serialised; different pods run in parallel.
 import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { NetletError } from '../model/errors.js';
 import { DhcpPool } from '../io/dhcp-pool.js';
@@ -10,6 +11,8 @@ import { createHostSriovIo } from '../io/sriov/index.js';
 import { runtimeOptionsSchema, setupRequestSchema, validate, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
 import type { PodEventRecord, PodNetwork, PodStatus } from './types.js';
+import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
+import { startDebugServer } from '../debug/server.js';
 
 export interface Runtime {
   setupPod(req: SetupRequest): Promise<PodNetwork>;
@@ -20,6 +23,8 @@ export interface Runtime {
   podEvents(podId: string): PodEventRecord[] | undefined;
   /** The pod's network again (fresh TAP fds), if it is ready. */
   getNetwork(podId: string): PodNetwork | undefined;
+  /** The pod's cloud-init input, rendered from its plan (no fds opened). */
+  cloudInit(podId: string): CloudInitNetwork | undefined;
   /** Runtime-wide counters for metrics. */
   stats(): RuntimeStats;
   close(): Promise<void>;
@@ -129,14 +134,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
 
-  const runtime: Runtime = {
+  const runtime: Runtime & { [k: symbol]: unknown } = {
+    // Not API: tests reach the DHCP pool through this to kill a worker.
+    [Symbol.for('netlet.test.dhcpPool')]: pool,
     options: opts,
     logger: log,
     async setupPod(req) {
       if (closed) throw new NetletError('RUNTIME_CLOSED', 'the runtime is closed');
       if (typeof (req as { cniResult?: unknown })?.cniResult === 'string') {
         try {
-          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) as unknown };
+          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) };
         } catch (e) {
           throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
         }
@@ -183,11 +190,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       const p = pods.get(podId);
       return p && (p.phase === 'ready' || p.phase === 'degraded') ? p.network() : undefined;
     },
+    cloudInit: (podId) => {
+      const plan = pods.get(podId)?.plan;
+      return plan ? renderCloudInit(plan) : undefined;
+    },
     stats: () => ({ ...stats, workerRestarts: pool.restarts }),
     async close() {
       if (closed) return;
       closed = true;
       if (monitor) clearInterval(monitor);
+      await debug?.close();
       await Promise.allSettled([...locks.values()]);
       for (const p of pods.values()) p.stop();
       pods.clear();
@@ -195,5 +207,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       sriov?.close();
     },
   };
+  // The read-only debug socket (docs/operators.md); a runtime works without it.
+  const debugPath = opts.debugSocket === false ? undefined : (opts.debugSocket ?? join(opts.runDir, 'debug.sock'));
+  const debug = debugPath ? await startDebugServer(runtime, debugPath).catch((e: Error) => void log.error({ err: e.message, socket: debugPath }, 'debug socket not started')) : undefined;
   return runtime;
 }

@@ -1,0 +1,115 @@
+// Prometheus text exposition (format 0.0.4) of a runtime: setup/teardown latency
+// histograms, pods by phase, interfaces by state, DHCP messages per interface by
+// type and outcome, worker restarts, errors by code, adoptions and rollbacks.
+import type { PodStatus } from '../actors/types.js';
+import type { RuntimeStats } from '../actors/runtime.js';
+
+/** What metrics read from a runtime. */
+export interface MetricsSource {
+  listPods(): PodStatus[];
+  stats(): RuntimeStats;
+}
+
+export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Every phase a pod reports, so absent ones show as 0 rather than vanishing. */
+export const POD_PHASES = ['settingUp', 'ready', 'degraded', 'rollingBack', 'tearingDown', 'teardownFailed', 'failed', 'gone'];
+
+/**
+ * The DHCP server counts outcomes; each outcome implies the client message type
+ * (RFC 2131): an OFFER answers a DISCOVER, an ACK or NAK a REQUEST, and so on.
+ * Ignored, malformed and rate-limited messages can be of any type.
+ */
+export const DHCP_OUTCOMES: { counter: string; type: string; outcome: string }[] = [
+  { counter: 'offered', type: 'discover', outcome: 'offered' },
+  { counter: 'acked', type: 'request', outcome: 'acked' },
+  { counter: 'naked', type: 'request', outcome: 'naked' },
+  { counter: 'informed', type: 'inform', outcome: 'acked' },
+  { counter: 'released', type: 'release', outcome: 'released' },
+  { counter: 'declined', type: 'decline', outcome: 'declined' },
+  { counter: 'ignored', type: 'any', outcome: 'ignored' },
+  { counter: 'malformed', type: 'any', outcome: 'malformed' },
+  { counter: 'ratelimited', type: 'any', outcome: 'ratelimited' },
+];
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function labels(l: Record<string, string>): string {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN');
+
+class Exposition {
+  private readonly lines: string[] = [];
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
+  }
+  sample(name: string, l: Record<string, string>, value: number): void {
+    this.lines.push(`${name}${labels(l)} ${num(value)}`);
+  }
+  histogram(name: string, help: string, values: number[], buckets: number[]): void {
+    this.family(name, 'histogram', help);
+    for (const le of buckets) this.sample(`${name}_bucket`, { le: String(le) }, values.filter((v) => v <= le).length);
+    this.sample(`${name}_bucket`, { le: '+Inf' }, values.length);
+    this.sample(`${name}_sum`, {}, values.reduce((a, b) => a + b, 0));
+    this.sample(`${name}_count`, {}, values.length);
+  }
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+/** The runtime's metrics as Prometheus text. */
+export function renderMetrics(rt: MetricsSource): string {
+  const pods = rt.listPods();
+  const stats = rt.stats();
+  const x = new Exposition();
+
+  x.histogram('netlet_pod_setup_duration_seconds', 'Time from setupPod to a ready pod network.', stats.setupSeconds, LATENCY_BUCKETS);
+  x.histogram('netlet_pod_teardown_duration_seconds', 'Time teardownPod took to restore a pod netns.', stats.teardownSeconds, LATENCY_BUCKETS);
+
+  x.family('netlet_pods', 'gauge', 'Pods by phase.');
+  const phases = new Map(POD_PHASES.map((p) => [p, 0]));
+  for (const p of pods) phases.set(p.phase, (phases.get(p.phase) ?? 0) + 1);
+  for (const [phase, n] of phases) x.sample('netlet_pods', { phase }, n);
+
+  x.family('netlet_interfaces', 'gauge', 'Pod interfaces by kind and state (nested states by their top-level name).');
+  const ifaces = new Map<string, { kind: string; state: string; n: number }>();
+  for (const p of pods) {
+    for (const i of p.interfaces) {
+      const state = i.state.split('.')[0] ?? i.state;
+      const k = `${i.kind}/${state}`;
+      const e = ifaces.get(k) ?? { kind: i.kind, state, n: 0 };
+      e.n++;
+      ifaces.set(k, e);
+    }
+  }
+  for (const e of [...ifaces.values()].sort((a, b) => `${a.kind}/${a.state}`.localeCompare(`${b.kind}/${b.state}`))) {
+    x.sample('netlet_interfaces', { kind: e.kind, state: e.state }, e.n);
+  }
+
+  const served = pods.flatMap((p) => p.interfaces.filter((i) => i.dhcp).map((i) => ({ pod: p.podId, iface: i.name, dhcp: i.dhcp! })));
+  x.family('netlet_dhcp_received_total', 'counter', 'DHCP messages received per interface.');
+  for (const s of served) x.sample('netlet_dhcp_received_total', { pod: s.pod, interface: s.iface }, s.dhcp.counters.received);
+  x.family('netlet_dhcp_messages_total', 'counter', 'DHCP messages per interface by client message type and outcome.');
+  for (const s of served) {
+    const c = s.dhcp.counters as unknown as Record<string, number>;
+    for (const o of DHCP_OUTCOMES) x.sample('netlet_dhcp_messages_total', { pod: s.pod, interface: s.iface, type: o.type, outcome: o.outcome }, c[o.counter] ?? 0);
+  }
+  x.family('netlet_dhcp_lease_bound', 'gauge', '1 while the VM holds an unexpired lease.');
+  for (const s of served) x.sample('netlet_dhcp_lease_bound', { pod: s.pod, interface: s.iface }, s.dhcp.lease.bound ? 1 : 0);
+
+  x.family('netlet_dhcp_worker_restarts_total', 'counter', 'DHCP worker threads replaced after a crash.');
+  x.sample('netlet_dhcp_worker_restarts_total', {}, stats.workerRestarts);
+
+  x.family('netlet_errors_total', 'counter', 'Failed setups, teardowns and adoptions by error code.');
+  for (const [code, n] of Object.entries(stats.errors).sort(([a], [b]) => a.localeCompare(b))) x.sample('netlet_errors_total', { code }, n);
+
+  x.family('netlet_pods_adopted_total', 'counter', 'Ready pods taken over from a previous runtime at start.');
+  x.sample('netlet_pods_adopted_total', {}, stats.adopted);
+  x.family('netlet_pods_rolled_back_total', 'counter', 'Half-done pods of a previous runtime rolled back at start.');
+  x.sample('netlet_pods_rolled_back_total', {}, stats.rolledBack);
+  return x.text();
+}
