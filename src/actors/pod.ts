@@ -102,7 +102,7 @@ export class Pod {
     const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone'].includes(String(x.value)), { timeout: Infinity });
     if (s.value !== 'ready') {
       const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
-      const failed = Object.entries(this.lastErrors).map(([k, v]) => `${k}: ${v.message}`);
+      const failed = [...this.lastErrors.entries()].map(([k, v]) => `${k}: ${v.message}`);
       throw new NetletError(e.code, `pod ${this.podId}: ${e.message}${failed.length ? ` (${failed.join('; ')})` : ''}`, { step: e.step });
     }
   }
@@ -136,6 +136,10 @@ export class Pod {
   }
 
   // ---- effects ----
+
+  private netnsGone(): boolean {
+    return !existsSync(this.request.netnsPath);
+  }
 
   private rtnl(): Rtnl {
     this.rt ??= Rtnl.open(this.request.netnsPath);
@@ -275,9 +279,10 @@ export class Pod {
       strip: (r) => kernel().strip(r),
       plumb: (r) => kernel().plumb(r),
       isolate: (r) => kernel().isolate(r),
-      unisolate: (r) => kernel().unisolate(r),
-      unplumb: (r) => kernel().unplumb(r),
-      restore: (r) => kernel().restore(r),
+      // With the pod netns gone, everything these would undo went with it.
+      unisolate: async (r) => (this.netnsGone() ? undefined : kernel().unisolate(r)),
+      unplumb: async (r) => (this.netnsGone() ? undefined : kernel().unplumb(r)),
+      restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
       startDhcp: async ({ settings }) => {
         const iface = ifaceFor(settings);
         // No IPv4 address: nothing to serve by DHCPv4 (cloud-init carries the rest).
@@ -356,7 +361,7 @@ export class Pod {
       }
     }
     // Keep the record current after each step too (the journal covers "before").
-    if (snap.status === 'active' && snap.context.resolved && !['forgetting', 'gone', 'failed'].includes(String(snap.value))) {
+    if (snap.status === 'active' && snap.context.resolved && !['forgetting', 'forgettingAfterRollback', 'gone', 'failed'].includes(String(snap.value))) {
       try {
         this.persistNow();
       } catch (e) {

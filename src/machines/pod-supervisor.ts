@@ -107,9 +107,27 @@ export const podSetup = setup({
       }
     }),
     teardownChildren: enqueueActions(({ context, enqueue }) => {
+      const retried: string[] = [];
       for (const c of context.resolved?.children ?? []) {
-        if (!context.finished.includes(c.id) && context.phases[c.id] !== 'restored') enqueue.sendTo(c.id, { type: 'TEARDOWN' });
+        if (!context.finished.includes(c.id) && context.phases[c.id] !== 'restored') {
+          enqueue.sendTo(c.id, { type: 'TEARDOWN' });
+          if (context.phases[c.id] === 'teardownFailed') retried.push(c.id);
+        }
       }
+      // A child told to try again is tearing down, not finished: without this, a retried
+      // teardown would end in teardownFailed at once while the child is still working.
+      if (retried.length) enqueue.assign({ phases: { ...context.phases, ...Object.fromEntries(retried.map((id) => [id, 'tearingDown' as const])) } });
+    }),
+    /**
+     * While rolling back or tearing down, a child that settles in a state that waits for
+     * TEARDOWN (it was busy when TEARDOWN came and dropped it, e.g. rolling back its own
+     * failed step) is told again; otherwise the pod would wait for it forever.
+     */
+    teardownSettledChild: enqueueActions(({ event, enqueue }) => {
+      if (!event.type.startsWith('xstate.snapshot.')) return;
+      const id = event.type.slice('xstate.snapshot.'.length);
+      const phase = childPhase((event as { snapshot: { value: unknown } }).snapshot.value);
+      if (phase === 'failed' || phase === 'interrupted' || phase === 'ready') enqueue.sendTo(id, { type: 'TEARDOWN' });
     }),
     childDone: assign({
       finished: ({ context, event }) => [...context.finished, event.type.slice('xstate.done.actor.'.length)],
@@ -193,6 +211,7 @@ export const podSupervisorMachine = podSetup.createMachine({
     },
     rollingBack: {
       entry: 'teardownChildren',
+      on: { 'xstate.snapshot.*': { actions: ['trackChild', 'teardownSettledChild'] } },
       always: { guard: 'allFinished', target: 'releasingAfterRollback' },
     },
     releasingAfterRollback: {
@@ -215,6 +234,7 @@ export const podSupervisorMachine = podSetup.createMachine({
     failed: { type: 'final' },
     tearingDown: {
       entry: 'teardownChildren',
+      on: { 'xstate.snapshot.*': { actions: ['trackChild', 'teardownSettledChild'] } },
       always: [
         { guard: 'allRestored', target: 'releasing' },
         { guard: 'allFinished', target: 'teardownFailed' },

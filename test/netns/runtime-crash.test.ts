@@ -1,0 +1,165 @@
+// Crash test: a child process (test/support/runtime-crash-child) runs the runtime on a
+// state dir and sets up (or sets up, then tears down) a pod with two real CNI networks;
+// it SIGKILLs itself right after the durable record reaches step k, for every distinct
+// record of the setup and of the teardown. A new runtime on the same state dir must
+// converge: a pod that was ready is adopted and serves again; anything else is rolled back
+// completely (netns as before CNI ADD, CNI cache empty, IPs released, no nb-/nt- links,
+// no nft tables, no record), with no process left in the pod netns and no fd leaked.
+// Also: a pod whose netns was deleted while the runtime was down is cleaned up on start.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { test } from 'node:test';
+import pino from 'pino';
+import { createRuntime, type PodNetwork } from '../../src/index.js';
+import type { DhcpPool } from '../../src/io/dhcp-pool.js';
+import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
+import { RuntimeRig } from '../support/runtime-rig.js';
+
+const CHILD = new URL('../support/runtime-crash-child.js', import.meta.url).pathname;
+const silent = pino({ level: 'silent' });
+const closeFds = (n: PodNetwork | undefined): void => n?.interfaces.forEach((i) => i.kind === 'tap' && i.fds.forEach((fd) => closeSync(fd)));
+
+interface ChildRun { records: { n: number; phase: string; sig: string }[]; signal: NodeJS.Signals | null; code: number | null; pid: number; out: string }
+
+function runChild(rig: RuntimeRig, pod: string, mode: 'setup' | 'teardown', crashAt: number): Promise<ChildRun> {
+  const arg = JSON.stringify({ options: rig.options(), podId: 'crash-pod', netnsPath: pod, mode, crashAt });
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [CHILD, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
+    c.on('error', reject);
+    c.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const records = [...out.matchAll(/^record (\d+) (.*)$/gm)].map((m) => ({ n: Number(m[1]), sig: m[2]!, phase: (JSON.parse(m[2]!) as string[])[0]! }));
+      resolve({ records, signal, code, pid: c.pid!, out });
+    });
+  });
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** One crash case on its own rig; returns the recovery time. */
+async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: boolean): Promise<{ ms: number; phase: string; adopted: boolean }> {
+  const rig = new RuntimeRig();
+  try {
+    const pod = rig.pod('pod');
+    const before = RuntimeRig.netnsState(pod);
+    const run = await runChild(rig, pod.path, mode, k);
+    const what = `${mode} crash at record ${k}`;
+    assert.equal(run.signal, 'SIGKILL', `${what}: the child died by SIGKILL (${run.out.slice(-400)})`);
+    const last = run.records.at(-1);
+    assert.equal(last?.n, k, `${what}: ${run.out.slice(-1500)}`);
+    assert.ok(!alive(run.pid));
+    const t0 = performance.now();
+    const rt = await createRuntime({ ...rig.options(), logger: silent });
+    const ms = performance.now() - t0;
+    try {
+      const adopted = last.phase === 'ready';
+      assert.equal(adopted, expectLast && mode === 'setup', `${what}: only a ready record is adopted`);
+      if (adopted) {
+        assert.equal(rt.getPod('crash-pod')?.phase, 'ready', what);
+        assert.equal(rt.stats().adopted, 1);
+        const net = rt.getNetwork('crash-pod')!;
+        closeFds(net);
+        assert.equal(net.interfaces.length, 2);
+        const pool = (rt as unknown as Record<symbol, DhcpPool>)[Symbol.for('netlet.test.dhcpPool')]!;
+        assert.ok(pool.isServing('crash-pod/eth0') && pool.isServing('crash-pod/eth1'), `${what}: DHCP served again`);
+        await rt.teardownPod('crash-pod');
+      } else {
+        assert.deepEqual(rt.listPods(), [], `${what}: rolled back on start (${rt.stats().rolledBack} rolled back)`);
+        assert.equal(rt.stats().rolledBack, 1, what);
+      }
+      assert.equal(RuntimeRig.netnsState(pod), before, `${what}: the netns is as before CNI ADD`);
+      assert.deepEqual(RuntimeRig.netletLinks(pod), []);
+      assert.deepEqual(rig.cacheEntries(), [], `${what}: CNI cache empty`);
+      assert.deepEqual(rig.allocations(), {}, `${what}: IPs released`);
+      assert.deepEqual(rig.records(), [], `${what}: no record`);
+      assert.deepEqual(RuntimeRig.pids(pod), [], `${what}: no process in the pod netns`);
+      return { ms, phase: last.phase, adopted };
+    } finally {
+      await rt.close();
+    }
+  } finally {
+    rig.destroy();
+    assertNoNetnsLeft(rig.topo.tag);
+  }
+}
+
+/** Runs fns with at most `n` at a time. */
+async function pool<T>(n: number, fns: (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < fns.length) {
+      const i = next++;
+      out[i] = await fns[i]!();
+    }
+  }));
+  return out;
+}
+
+async function dryRun(mode: 'setup' | 'teardown'): Promise<ChildRun> {
+  const rig = new RuntimeRig();
+  try {
+    const pod = rig.pod('dry');
+    const run = await runChild(rig, pod.path, mode, 0);
+    assert.equal(run.code, 0, run.out);
+    if (mode === 'teardown') assert.deepEqual(rig.records(), []);
+    return run;
+  } finally {
+    // A setup dry run leaves the pod set up: the rig goes with everything in it.
+    rig.destroy();
+  }
+}
+
+void test('SIGKILL at every recorded step of setup and teardown: a new runtime adopts ready pods and rolls back everything else', async (t) => {
+  const fds = fdSnapshot();
+  const setup = await dryRun('setup');
+  const teardown = await dryRun('teardown');
+  assert.ok(setup.records.length >= 8, `setup records: ${setup.records.map((r) => r.sig).join('\n')}`);
+  assert.equal(setup.records.at(-1)!.phase, 'ready');
+  assert.ok(teardown.records.length >= 4, `teardown records: ${teardown.records.map((r) => r.sig).join('\n')}`);
+  const cases = [
+    ...setup.records.map((r) => () => crashCase('setup', r.n, r.n === setup.records.length)),
+    ...teardown.records.map((r) => () => crashCase('teardown', r.n, false)),
+  ];
+  const results = await pool(4, cases);
+  const rec = results.map((r) => r.ms);
+  assert.equal(results.filter((r) => r.adopted).length, 1);
+  assertNoFdLeak(fds, 'the recovering runtimes');
+  t.diagnostic(`${setup.records.length} setup + ${teardown.records.length} teardown crash points; recovery (createRuntime) ${Math.min(...rec).toFixed(0)}–${Math.max(...rec).toFixed(0)} ms`);
+  t.diagnostic(`setup records: ${setup.records.map((r) => r.sig).join(' | ')}`);
+});
+
+void test('a pod whose netns was deleted while the runtime was down is cleaned up on start', async () => {
+  const rig = new RuntimeRig();
+  try {
+    const pod = rig.pod('gone');
+    const dry = await runChild(rig, pod.path, 'setup', 0);
+    assert.equal(dry.code, 0, dry.out);
+    assert.equal(rig.records().length, 1);
+    assert.equal(rig.cacheEntries().length, 2);
+    pod.delete();
+    const rt = await createRuntime({ ...rig.options(), logger: silent });
+    try {
+      assert.deepEqual(rt.listPods(), []);
+      assert.deepEqual(rig.records(), [], 'the record is gone');
+      assert.deepEqual(rig.cacheEntries(), [], 'CNI DEL ran');
+      assert.deepEqual(rig.allocations(), {}, 'IPs released');
+    } finally {
+      await rt.close();
+    }
+  } finally {
+    rig.destroy();
+  }
+});

@@ -1,0 +1,44 @@
+// Child process for the crash test: creates a runtime on a given state dir and sets up
+// (and, in mode "teardown", then tears down) a 2-interface pod, printing progress. It
+// SIGKILLs itself right after the durable record reaches a given step: every write of
+// the state store is watched (in this process only; no hook in src), and the k-th
+// distinct record (phase + each interface's done steps) in the watched phase kills it.
+//
+// argv[2]: JSON { options, podId, netnsPath, mode: 'setup' | 'teardown', crashAt: number }
+// crashAt 0 runs to the end (a dry run that lists the distinct records).
+import { writeSync } from 'node:fs';
+import pino from 'pino';
+import { createRuntime } from '../../src/index.js';
+import { StateStore } from '../../src/io/state-store.js';
+
+interface Args { options: Record<string, unknown>; podId: string; netnsPath: string; mode: 'setup' | 'teardown'; crashAt: number }
+const args = JSON.parse(process.argv[2]!) as Args;
+const say = (line: string): void => {
+  // Synchronous: the line must be out before a SIGKILL that follows it.
+  writeSync(1, `${line}\n`);
+};
+
+let watching = args.mode === 'setup';
+const seen = new Set<string>();
+const write = Object.getOwnPropertyDescriptor(StateStore.prototype, 'write')!.value as (this: StateStore, podId: string, record: unknown) => void;
+StateStore.prototype.write = function (this: StateStore, podId: string, record: unknown): void {
+  write.call(this, podId, record);
+  if (!watching) return;
+  const r = record as { phase: string; interfaces: Record<string, { done: string[] }> };
+  const sig = JSON.stringify([r.phase, Object.entries(r.interfaces).map(([k, v]) => `${k}:${v.done.join(',')}`)]);
+  if (seen.has(sig)) return;
+  seen.add(sig);
+  say(`record ${seen.size} ${sig}`);
+  if (seen.size === args.crashAt) process.kill(process.pid, 'SIGKILL');
+};
+
+const rt = await createRuntime({ ...args.options, logger: pino({ level: 'silent' }) } as never);
+const net = await rt.setupPod({ podId: args.podId, netnsPath: args.netnsPath, annotations: { cni: 'neta,netb' } });
+say(`ready ${net.interfaces.map((i) => i.name).join(',')}`);
+if (args.mode === 'teardown') {
+  watching = true;
+  await rt.teardownPod(args.podId);
+  say('gone');
+}
+await rt.close();
+say('done');
