@@ -51,7 +51,7 @@ export class InvalidRequestError extends NetletError {}
 /** Parses with `schema`, or throws InvalidRequestError naming the first bad field. */
 export function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.output<T> {
   const r = schema.safeParse(value);
-  if (r.success) return r.data as z.output<T>;
+  if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : '(root)';
   throw new InvalidRequestError('INVALID_REQUEST', `invalid ${what}: ${field}: ${issue.message}`, { field });

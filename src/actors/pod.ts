@@ -305,7 +305,7 @@ export class Pod {
   private sriovIo(): SriovIo {
     let io: SriovIo | undefined;
     const lazy = new Proxy({} as SriovIo, { get: (_t, k: string) => (...a: unknown[]) => ((io ??= this.deps.sriovIo()) as unknown as Record<string, (...x: unknown[]) => unknown>)[k]!(...a) });
-    return this.journaled(lazy as SriovIo & object);
+    return this.journaled(lazy);
   }
 
   // ---- durable record, status, events ----

@@ -148,7 +148,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
         }
       }
-      const r = validate(setupRequestSchema, req, 'setupPod request') as PodRequest;
+      const r: PodRequest = validate(setupRequestSchema, req, 'setupPod request');
       return serial(r.podId, async () => {
         const existing = pods.get(r.podId);
         if (existing && (existing.phase === 'ready' || existing.phase === 'degraded')) return existing.network();

@@ -4,6 +4,10 @@ import { execFileSync } from 'node:child_process';
 
 type Json = Record<string, unknown>;
 
+/** A field as text: "-" when absent. */
+const t = (v: unknown, absent = '-'): string =>
+  v === undefined || v === null ? absent : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+
 const ipj = (ns: string, ...args: string[]): Json[] =>
   JSON.parse(execFileSync('ip', ['-j', '-n', ns, ...args], { encoding: 'utf8' }) || '[]') as Json[];
 
@@ -11,14 +15,14 @@ export function netnsSnapshot(ns: string): string[] {
   const out: string[] = [];
   for (const l of ipj(ns, 'link')) {
     const flags = (l.flags as string[]).filter((f) => f !== 'LOWER_UP' && f !== 'NO-CARRIER').join(',');
-    out.push(`link ${String(l.ifname)} mac ${String(l.address)} mtu ${String(l.mtu)} master ${String(l.master ?? '-')} ${flags}`);
+    out.push(`link ${t(l.ifname)} mac ${t(l.address)} mtu ${t(l.mtu)} master ${t(l.master, '-')} ${flags}`);
   }
   for (const l of ipj(ns, 'addr')) {
-    for (const a of l.addr_info as Json[]) out.push(`addr ${String(l.ifname)} ${String(a.local)}/${String(a.prefixlen)} brd ${String(a.broadcast ?? '-')} ${String(a.scope)}`);
+    for (const a of l.addr_info as Json[]) out.push(`addr ${t(l.ifname)} ${t(a.local)}/${t(a.prefixlen)} brd ${t(a.broadcast, '-')} ${t(a.scope)}`);
   }
   for (const fam of ['-4', '-6']) {
     for (const r of JSON.parse(execFileSync('ip', ['-j', fam, '-n', ns, 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) || '[]') as Json[]) {
-      out.push(`route ${fam} ${String(r.type ?? 'unicast')} ${String(r.dst)} via ${String(r.gateway ?? '-')} dev ${String(r.dev)} ${String(r.scope ?? '')} ${String(r.protocol ?? '')} ${String(r.table ?? 'main')}`);
+      out.push(`route ${fam} ${t(r.type, 'unicast')} ${t(r.dst)} via ${t(r.gateway, '-')} dev ${t(r.dev)} ${t(r.scope, '')} ${t(r.protocol, '')} ${t(r.table, 'main')}`);
     }
   }
   return out.sort();

@@ -53,20 +53,20 @@ export const SOCK_RAW = 3;
 
 export const native = {
   /** setns(CLONE_NEWNET) for the calling thread. */
-  setns: wrap(addon.setns),
+  setns: wrap((fd: number) => addon.setns(fd)),
   /** An fd for the calling thread's current netns. */
-  currentNetns: wrap(addon.currentNetns),
+  currentNetns: wrap(() => addon.currentNetns()),
   /** A socket created inside nsFd's netns; the caller's thread is back home on return. */
-  socketIn: wrap(addon.socketIn),
+  socketIn: wrap((nsFd: number, domain: number, type: number, protocol: number) => addon.socketIn(nsFd, domain, type, protocol)),
   /** Non-blocking UDP socket on 0.0.0.0:port, SO_BINDTODEVICE device, in nsFd's netns. */
-  udpBound: wrap(addon.udpBound),
+  udpBound: wrap((nsFd: number, device: string, port: number) => addon.udpBound(nsFd, device, port)),
   /** Opens (creating if absent) TAP `name` in nsFd's netns; one fd per queue. */
   openTap: wrap((nsFd: number, name: string, opts: TapOptions = {}) => addon.openTap(nsFd, name, opts)),
-  setTapPersist: wrap(addon.setTapPersist),
+  setTapPersist: wrap((fd: number, on: boolean) => addon.setTapPersist(fd, on)),
   /** One sendmsg carrying fds as SCM_RIGHTS plus payload. */
-  sendFds: wrap(addon.sendFds),
+  sendFds: wrap((sockFd: number, fds: number[], payload: Buffer) => addon.sendFds(sockFd, fds, payload)),
   /** One blocking recvmsg: data and any fds received. */
-  recvFds: wrap(addon.recvFds),
+  recvFds: wrap((sockFd: number, maxBytes: number, maxFds: number) => addon.recvFds(sockFd, maxBytes, maxFds)),
   /** Runs an nftables script (`nft -f` syntax) in nsFd's netns through libnftables, in process. */
-  nftRun: wrap(addon.nftRun),
+  nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
 };

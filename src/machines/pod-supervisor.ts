@@ -63,7 +63,7 @@ const notProvided = <O, I>(name: string) =>
 
 /** Top-level state of a child machine, as a phase. */
 export function childPhase(value: unknown): ChildPhase {
-  const top = value == null ? '' : typeof value === 'string' ? value : Object.keys(value as object)[0] ?? '';
+  const top = value == null ? '' : typeof value === 'string' ? value : Object.keys(value)[0] ?? '';
   switch (top) {
     case 'ready': case 'recovering': case 'failed': case 'interrupted': case 'rollingBack':
     case 'tearingDown': case 'restored': case 'teardownFailed':

@@ -35,7 +35,7 @@ const nextMessage = (s: Socket, ms: number): Promise<Buffer | undefined> =>
     s.once('message', on);
   });
 
-test('socketIn makes the socket inside the target netns and the thread comes home', async () => {
+void test('socketIn makes the socket inside the target netns and the thread comes home', async () => {
   const pod = topo.ns('sock');
   const ns = NetnsHandle.open(pod.path);
   const homeIno = statSync('/proc/thread-self/ns/net').ino;
@@ -56,7 +56,7 @@ test('socketIn makes the socket inside the target netns and the thread comes hom
   ns.close();
 });
 
-test('the addon loads and works in a worker thread (context-aware)', async () => {
+void test('the addon loads and works in a worker thread (context-aware)', async () => {
   const pod = topo.ns('wrk');
   const src = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -72,7 +72,7 @@ test('the addon loads and works in a worker thread (context-aware)', async () =>
   await w.terminate();
 });
 
-test('errors carry errno names and the syscall', () => {
+void test('errors carry errno names and the syscall', () => {
   const pod = topo.ns('err');
   const ns = NetnsHandle.open(pod.path);
   assert.throws(() => native.udpBound(ns.fd, 'nosuchdev0', 67), (e: unknown) =>
@@ -83,7 +83,7 @@ test('errors carry errno names and the syscall', () => {
   ns.close();
 });
 
-test('device-bound UDP sockets: each bridge hears only its own broadcasts and sends only out of itself', async () => {
+void test('device-bound UDP sockets: each bridge hears only its own broadcasts and sends only out of itself', async () => {
   const pod = topo.ns('pod');
   const cA = topo.ns('ca');
   const cB = topo.ns('cb');
@@ -178,7 +178,7 @@ function runReader(args: { mode: 'stdio' | 'unix'; tapFd?: number; sockPath?: st
   return { child, line };
 }
 
-test('a TAP lives only in its netns and its fd carries frames to a child (stdio and SCM_RIGHTS)', async () => {
+void test('a TAP lives only in its netns and its fd carries frames to a child (stdio and SCM_RIGHTS)', async () => {
   const pod = topo.ns('tap');
   const ns = NetnsHandle.open(pod.path);
   const tap = topo.name('tap');

@@ -27,7 +27,7 @@ after(() => {
 
 const errno = (name: string) => (e: unknown) => e instanceof SysError && e.errno === name;
 
-test('links: bridge, up/down, MTU, MAC, master/nomaster, rename, move, delete', async () => {
+void test('links: bridge, up/down, MTU, MAC, master/nomaster, rename, move, delete', async () => {
   const br = topo.name('br');
   await rt.createBridge(br, { mtu: 1450, ageingSeconds: 0 });
   const [shown] = pod.json('-d', 'link', 'show', br);
@@ -79,7 +79,7 @@ test('links: bridge, up/down, MTU, MAC, master/nomaster, rename, move, delete', 
   await assert.rejects(rt.setMtu(99999, 1500), errno('ENODEV'));
 });
 
-test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () => {
+void test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () => {
   const d = topo.name('ad');
   pod.ip('link', 'add', d, 'type', 'bridge');
   const l = await rt.mustLink(d);
@@ -102,7 +102,7 @@ test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () =
   await rt.deleteLink(l.index);
 });
 
-test('routes: via gateway, gateway-less scope link, default, IPv6; delete', async () => {
+void test('routes: via gateway, gateway-less scope link, default, IPv6; delete', async () => {
   const d = topo.name('rd');
   pod.ip('link', 'add', d, 'type', 'bridge');
   const l = await rt.mustLink(d);
@@ -137,7 +137,7 @@ test('routes: via gateway, gateway-less scope link, default, IPv6; delete', asyn
   await rt.deleteLink(l.index);
 });
 
-test('neighbours: permanent entry added, listed and deleted', async () => {
+void test('neighbours: permanent entry added, listed and deleted', async () => {
   const d = topo.name('nd');
   pod.ip('link', 'add', d, 'type', 'bridge');
   const l = await rt.mustLink(d);
@@ -156,6 +156,6 @@ test('neighbours: permanent entry added, listed and deleted', async () => {
   await rt.deleteLink(l.index);
 });
 
-test('a netns that does not exist is a typed ENOENT, nothing opened', () => {
+void test('a netns that does not exist is a typed ENOENT, nothing opened', () => {
   assert.throws(() => Rtnl.open(`/run/netns/${topo.tag}-missing`), errno('ENOENT'));
 });
