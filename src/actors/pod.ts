@@ -147,6 +147,16 @@ export class Pod {
   }
 
   private async resolvePlan(): Promise<ResolvedPod> {
+    try {
+      return await this.resolve();
+    } catch (e) {
+      // Nothing was set up (resolve released what CNI added): no record stays behind.
+      this.deps.store.remove(this.podId);
+      throw e;
+    }
+  }
+
+  private async resolve(): Promise<ResolvedPod> {
     const { opts } = this.deps;
     const r = this.request;
     const rt = this.rtnl();
@@ -165,6 +175,10 @@ export class Pod {
       if (!opts.cni.confDir) {
         throw new NetletError('CNI_NOT_CONFIGURED', `pod ${r.podId}: no cniResult given and no cni.confDir configured; pass one or the other`);
       }
+      // Recorded before ADD: a crash during ADD leaves a record without a plan, and the
+      // next start runs CNI DEL for whatever the cache holds of this pod.
+      const { cniResult: _omit, ...request } = r;
+      this.deps.store.write(this.podId, { version: 1, podId: this.podId, request, phase: 'resolving', interfaces: {}, updatedAt: new Date().toISOString() } satisfies PodRecord);
       const added = await addNetworks({
         podId: r.podId, podName: r.podName ?? '', podNamespace: r.podNamespace ?? '', netnsPath: r.netnsPath,
         ...(r.annotations ? { annotations: r.annotations } : {}), confDir: opts.cni.confDir, ...this.cniExec(),

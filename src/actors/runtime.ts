@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { NetletError } from '../model/errors.js';
+import { delNetworks, gcNetworkList, listAttachments, loadNetworkConfigs } from '../cni/index.js';
 import { DhcpPool } from '../io/dhcp-pool.js';
 import { StateStore } from '../io/state-store.js';
 import { createHostSriovIo } from '../io/sriov/index.js';
@@ -39,6 +40,18 @@ export interface RuntimeStats {
   errors: Record<string, number>;
   adopted: number;
   rolledBack: number;
+}
+
+/** CNI exec options from the runtime options (conf dir, bins, cache, timeout, wrapper). */
+function cniOpts(opts: ResolvedOptions) {
+  const c = opts.cni;
+  return {
+    ...(c.confDir ? { confDir: c.confDir } : {}),
+    ...(c.binDirs ? { binDirs: c.binDirs } : {}),
+    ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
+    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+    ...(c.wrapper ? { wrapper: c.wrapper } : {}),
+  };
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -79,8 +92,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   // Adopt what a previous runtime left: ready pods are served again, the rest rolled back.
   for (const rec of store.all<PodRecord>()) {
-    const pod = new Pod(deps, rec.request, rec);
     const l = log.child({ podId: rec.podId });
+    if (!rec.resolved) {
+      // Cut short during CNI ADD: release whatever the CNI cache holds for the pod.
+      await delNetworks({ podId: rec.podId, netnsPath: rec.request.netnsPath, ...cniOpts(opts) }).catch((e: Error) => l.warn({ err: e.message }, 'CNI DEL after an interrupted ADD failed'));
+      store.remove(rec.podId);
+      stats.rolledBack++;
+      l.info('CNI ADD interrupted by a restart: released');
+      continue;
+    }
+    const pod = new Pod(deps, rec.request, rec);
     if (!existsSync(rec.request.netnsPath)) {
       l.warn({ netns: rec.request.netnsPath }, 'pod netns is gone: releasing what netlet held for it');
     }
@@ -105,6 +126,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         pods.set(rec.podId, pod);
         l.error({ err: (e as Error).message }, 'could not finish the rollback; teardownPod retries');
       }
+    }
+  }
+
+  // CNI 1.1.0 GC: attachments in the cache that belong to no pod netlet holds are released.
+  if (opts.cni.confDir) {
+    try {
+      const valid = (await listAttachments(opts.cni.cacheDir)).filter((e) => pods.has(e.containerId)).map((e) => ({ containerId: e.containerId, ifName: e.ifName }));
+      for (const list of await loadNetworkConfigs(opts.cni.confDir)) {
+        if (list.cniVersion !== '1.1.0') continue;
+        const r = await gcNetworkList(list, { ...cniOpts(opts), validAttachments: valid, logger: log });
+        if (r.deleted.length) log.info({ network: list.name, deleted: r.deleted }, 'CNI GC released stale attachments');
+      }
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'CNI GC at start failed');
     }
   }
 

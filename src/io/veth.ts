@@ -3,7 +3,7 @@
 // so" (EEXIST, ENODEV, ESRCH, EADDRNOTAVAIL) as done.
 import { close } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isErrno } from '../model/errors.js';
+import { isErrno, NetletError } from '../model/errors.js';
 import type { CapturedRoute, VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
 import { native } from './native.js';
 import { applyIsolation, removeIsolation } from './nft.js';
@@ -62,6 +62,8 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
     async plumb({ record, settings: s }) {
       const veth = await rt.mustLink(record.ifName);
       let br = await rt.link(s.bridge);
+      // A link of another kind under our name is someone else's: refuse, never adopt it.
+      if (br && br.kind !== 'bridge') throw nameConflict(s.bridge, br.kind, 'bridge');
       if (!br) {
         await ignore(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0 }), 'EEXIST');
         br = await rt.mustLink(s.bridge);
@@ -70,6 +72,7 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
       if (br.mac !== s.bridgeMac) await rt.setMac(br.index, s.bridgeMac);
       if (br.mtu !== record.mtu) await rt.setMtu(br.index, record.mtu);
       let tap = await rt.link(s.tap);
+      if (tap && tap.kind !== 'tun') throw nameConflict(s.tap, tap.kind, 'tun');
       if (!tap) {
         const fds = native.openTap(rt.netns.fd, s.tap, { persist: true, vnetHdr: opts.vnetHdr ?? true, queues: s.queues });
         await Promise.all(fds.map(closeAsync));
@@ -98,9 +101,10 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
     },
 
     async unplumb({ settings: s }) {
-      for (const name of [s.tap, s.bridge]) {
+      // Only what netlet makes under these names: a foreign link of another kind stays.
+      for (const [name, kind] of [[s.tap, 'tun'], [s.bridge, 'bridge']] as const) {
         const l = await rt.link(name);
-        if (l) await ignore(rt.deleteLink(l.index), 'ENODEV');
+        if (l && l.kind === kind) await ignore(rt.deleteLink(l.index), 'ENODEV');
       }
     },
 
@@ -127,6 +131,9 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
     },
   };
 }
+
+const nameConflict = (name: string, kind: string | undefined, want: string): NetletError =>
+  new NetletError('NAME_CONFLICT', `${name} already exists in the pod netns as a ${kind ?? 'physical'} link, not a ${want}: netlet will not reuse or delete it; remove or rename it`, { name, kind });
 
 /** Fresh fds for an existing TAP (one per queue), e.g. for a restarted VM. */
 export function openTapFds(rt: Rtnl, settings: Pick<VethSettings, 'tap' | 'queues'>, vnetHdr = true): number[] {
