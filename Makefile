@@ -10,7 +10,7 @@ setup: deps
 	  npm ci; fi
 	@# the native addon (npm ci builds it through the package's install script)
 	@[ -f build/Release/netlet_native.node ] && [ build/Release/netlet_native.node -nt native/netlet.cc ] || npx node-gyp rebuild
-	npx tsc -p tsconfig.json
+	npm run build --silent
 
 deps:
 	@bash scripts/setup-debian.sh
