@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import type { Runtime } from '../actors/runtime.js';
 import type { PodNetwork } from '../actors/types.js';
 import { native } from '../io/native.js';
-import { listenUnix, onClientError, parseTarget, sendJson, statusFor, unlinkOwn } from './socket.js';
+import { serveUnix, parseTarget, sendJson, statusFor } from './socket.js';
 import type { SocketServer } from './server.js';
 
 export const MAX_BODY = 1 << 20;
@@ -159,19 +159,5 @@ export async function startControlServer(rt: Runtime, socketPath: string): Promi
       rt.teardownPod(c).then(() => sendJson(res, 200, { podId: c, deleted: true }), fail);
     }
   });
-  server.on('clientError', onClientError);
-  const { ino } = await listenUnix(server, socketPath);
-  log.info({ socket: socketPath }, 'control socket listening');
-  let closing: Promise<void> | undefined;
-  return {
-    path: socketPath,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        unlinkOwn(socketPath, ino);
-      });
-      return closing;
-    },
-  };
+  return serveUnix(server, socketPath, log, 'control');
 }

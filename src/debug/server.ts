@@ -14,7 +14,7 @@ import type { Runtime } from '../actors/runtime.js';
 import type { CloudInitNetwork } from '../cloudinit/index.js';
 import { machineNames, renderMachine } from './graph.js';
 import { renderMetrics } from './metrics.js';
-import { listenUnix, onClientError, parseTarget, sendJson, sendText, unlinkOwn } from './socket.js';
+import { serveUnix, parseTarget, sendJson, sendText } from './socket.js';
 
 export interface SocketServer {
   readonly path: string;
@@ -93,19 +93,5 @@ export async function startDebugServer(rt: DebugSource, socketPath: string): Pro
       else res.destroy();
     }
   });
-  server.on('clientError', onClientError);
-  const { ino } = await listenUnix(server, socketPath);
-  log.info({ socket: socketPath }, 'debug socket listening');
-  let closing: Promise<void> | undefined;
-  return {
-    path: socketPath,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        unlinkOwn(socketPath, ino);
-      });
-      return closing;
-    },
-  };
+  return serveUnix(server, socketPath, log, 'debug');
 }

@@ -104,3 +104,27 @@ export function statusFor(e: unknown): number {
   if (code === 'RUNTIME_CLOSED') return 503;
   return 500;
 }
+
+/** Listens on the unix socket (0600) with the malformed-request guard; close() also removes the socket file. */
+export async function serveUnix(
+  server: import('node:http').Server,
+  socketPath: string,
+  log: { info(o: object, msg: string): void },
+  what: string,
+): Promise<{ path: string; close(): Promise<void> }> {
+  server.on('clientError', onClientError);
+  const { ino } = await listenUnix(server, socketPath);
+  log.info({ socket: socketPath }, `${what} socket listening`);
+  let closing: Promise<void> | undefined;
+  return {
+    path: socketPath,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        unlinkOwn(socketPath, ino);
+      });
+      return closing;
+    },
+  };
+}
