@@ -163,7 +163,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     console.log(`${bold(ok ? green('demo finished') : red('demo finished with problems'))} in ${el()}`);
     return ok ? 0 : 1;
   } catch (e) {
-    console.error(red(`demo failed: ${(e as Error).message}`));
+    // After Ctrl-C the steps fail as things are torn down under them: not worth a message.
+    if (!cleaning) console.error(red(`demo failed: ${(e as Error).message}`));
     await cleanup();
     return 1;
   } finally {
