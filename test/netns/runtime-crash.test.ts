@@ -31,7 +31,8 @@ function runChild(rig: RuntimeRig, pod: string, mode: 'setup' | 'teardown', cras
     c.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
     c.on('error', reject);
-    c.on('exit', (code, signal) => {
+    // 'close', not 'exit': stdout may still hold the last records when the process exits.
+    c.on('close', (code, signal) => {
       clearTimeout(timer);
       const records = [...out.matchAll(/^record (\d+) (.*)$/gm)].map((m) => ({ n: Number(m[1]), sig: m[2]!, phase: (JSON.parse(m[2]!) as string[])[0]! }));
       resolve({ records, signal, code, pid: c.pid!, out });
