@@ -2,6 +2,7 @@
 // plugins give the pod its veth (node side in a throwaway node netns), src/cni parses
 // the result, the VethInterface machine plumbs bridge + TAP + isolation and the DHCP
 // pool serves the interface. A "VM" is a client netns attached to the pod's bridge.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,7 +155,13 @@ export async function setupPod(opts: PodRigOptions = {}): Promise<PodRig> {
  */
 export function attachVm(rig: PodRig, suffix: string): { vm: Netns; detach: () => void } {
   const port = rig.settings.tap;
-  if (rig.pod.links().includes(port)) rig.pod.ip('link', 'del', port);
+  // The port of an earlier VM goes away with its netns, asynchronously in the kernel:
+  // delete it if it is still there (it may vanish meanwhile), then wait until it is gone.
+  spawnSync('ip', ['-n', rig.pod.name, 'link', 'del', port], { stdio: 'ignore' });
+  for (const deadline = Date.now() + 5000; rig.pod.links().includes(port); ) {
+    if (Date.now() > deadline) throw new Error(`${port} still present in ${rig.pod.name}`);
+    spawnSync('sleep', ['0.02']);
+  }
   const vm = rig.topo.ns(suffix);
   rig.pod.ip('link', 'add', port, 'mtu', String(CNI_NET.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.name);
   rig.pod.ip('link', 'set', port, 'master', rig.settings.bridge, 'up');
