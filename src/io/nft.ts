@@ -54,12 +54,3 @@ export function removeIsolation(nsFd: number, table: string): void {
     throw new NetletError('NFT_FAILED', `nftables could not delete table ${table}: ${res.error.trim()}`, { table });
   }
 }
-
-export function hasIsolation(nsFd: number, table: string): boolean {
-  return native.nftRun(nsFd, `list table bridge ${table}`).ok;
-}
-
-/** The ruleset of the netns as `nft list ruleset` prints it. */
-export function listRuleset(nsFd: number): string {
-  return native.nftRun(nsFd, 'list ruleset').output;
-}

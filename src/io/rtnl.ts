@@ -208,16 +208,6 @@ export class Rtnl {
     return l;
   }
 
-  async linkByIndex(index: number): Promise<LinkInfo | undefined> {
-    try {
-      const [m] = await this.call('getLink', { index }, () => this.sock.getLink({ index }));
-      return m ? this.toLink(m) : undefined;
-    } catch (e) {
-      if (e instanceof SysError && e.errno === 'ENODEV') return undefined;
-      throw e;
-    }
-  }
-
   /** Creates a bridge. ageingSeconds 0 makes it flood every frame (works with any CNI plugin). */
   async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number } = {}): Promise<void> {
     const data = Buffer.concat([
