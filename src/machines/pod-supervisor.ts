@@ -133,8 +133,12 @@ export const podSetup = setup({
       finished: ({ context, event }) => [...context.finished, event.type.slice('xstate.done.actor.'.length)],
       phases: ({ context, event, self }) => {
         const id = event.type.slice('xstate.done.actor.'.length);
-        const child = (self.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown } } | undefined>)[id];
-        return child ? { ...context.phases, [id]: childPhase(child.getSnapshot().value) } : context.phases;
+        const child = (self.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown; context?: { undoError?: unknown } } } | undefined>)[id];
+        if (!child) return context.phases;
+        const snap = child.getSnapshot();
+        // Ended after an undo step failed (e.g. a VF left on vfio-pci): not clean, the record stays.
+        const phase = childPhase(snap.value);
+        return { ...context.phases, [id]: phase === 'failed' && snap.context?.undoError ? 'teardownFailed' : phase };
       },
     }),
     trackChild: assign({
