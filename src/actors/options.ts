@@ -56,3 +56,15 @@ export function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, what
   const field = issue.path.length ? issue.path.join('.') : '(root)';
   throw new InvalidRequestError('INVALID_REQUEST', `invalid ${what}: ${field}: ${issue.message}`, { field });
 }
+
+/** CNI exec options (conf dir, plugin dirs, cache, timeout, wrapper) from the runtime options. */
+export function cniExecOptions(opts: ResolvedOptions) {
+  const c = opts.cni;
+  return {
+    ...(c.confDir ? { confDir: c.confDir } : {}),
+    ...(c.binDirs ? { binDirs: c.binDirs } : {}),
+    ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
+    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+    ...(c.wrapper ? { wrapper: c.wrapper } : {}),
+  };
+}

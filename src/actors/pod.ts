@@ -18,7 +18,7 @@ import { openTapFds, vethKernelIo } from '../io/veth.js';
 import type { StateStore } from '../io/state-store.js';
 import { provideVeth } from './veth-wiring.js';
 import { provideSriov } from './sriov-wiring.js';
-import type { ResolvedOptions } from './options.js';
+import { cniExecOptions, type ResolvedOptions } from './options.js';
 import type { PodNetwork, PodStatus, InterfaceStatus, PodEventRecord } from './types.js';
 
 export interface PodRequest {
@@ -62,7 +62,8 @@ export class Pod {
   private lastStates = new Map<string, string>();
   private lastPhase = '';
   private lastErrors = new Map<string, { code: string; message: string; at: string }>();
-  readonly startedAt = Date.now();
+  /** The record content last written (without its timestamp). */
+  private written: string | undefined;
 
   constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
     this.podId = request.podId;
@@ -151,7 +152,7 @@ export class Pod {
       return await this.resolve();
     } catch (e) {
       // Nothing was set up (resolve released what CNI added): no record stays behind.
-      this.deps.store.remove(this.podId);
+      this.forget();
       throw e;
     }
   }
@@ -249,23 +250,17 @@ export class Pod {
   }
 
   private cniExec() {
-    const c = this.deps.opts.cni;
-    return {
-      ...(c.binDirs ? { binDirs: c.binDirs } : {}),
-      ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
-      ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
-      ...(c.wrapper ? { wrapper: c.wrapper } : {}),
-      logger: this.log,
-    };
+    return { ...cniExecOptions(this.deps.opts), logger: this.log };
   }
 
   private async releaseCni(resolved: ResolvedPod | undefined): Promise<void> {
     if (!resolved?.cniAdded) return;
-    await delNetworks({ podId: this.podId, netnsPath: this.request.netnsPath, ...(this.deps.opts.cni.confDir ? { confDir: this.deps.opts.cni.confDir } : {}), ...this.cniExec() });
+    await delNetworks({ podId: this.podId, netnsPath: this.request.netnsPath, ...this.cniExec() });
   }
 
   private forget(): void {
     this.deps.store.remove(this.podId);
+    this.written = undefined;
   }
 
   private dhcpKey(ifName: string): string {
@@ -348,8 +343,12 @@ export class Pod {
       };
     }
     const { cniResult: _omit, ...request } = this.request;
-    const rec: PodRecord = { version: 1, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces, updatedAt: new Date().toISOString() };
-    this.deps.store.write(this.podId, rec);
+    const content = { version: 1 as const, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces };
+    // Every effect and every snapshot asks for a write; only a changed record costs an fsync.
+    const key = JSON.stringify(content);
+    if (key === this.written) return;
+    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord);
+    this.written = key;
   }
 
   private observe(): void {

@@ -9,7 +9,7 @@ import { delNetworks, gcNetworkList, listAttachments, loadNetworkConfigs } from 
 import { DhcpPool } from '../io/dhcp-pool.js';
 import { StateStore } from '../io/state-store.js';
 import { createHostSriovIo } from '../io/sriov/index.js';
-import { runtimeOptionsSchema, setupRequestSchema, validate, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
+import { cniExecOptions, runtimeOptionsSchema, setupRequestSchema, validate, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
 import type { PodEventRecord, PodNetwork, PodStatus } from './types.js';
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
@@ -40,18 +40,6 @@ export interface RuntimeStats {
   errors: Record<string, number>;
   adopted: number;
   rolledBack: number;
-}
-
-/** CNI exec options from the runtime options (conf dir, bins, cache, timeout, wrapper). */
-function cniOpts(opts: ResolvedOptions) {
-  const c = opts.cni;
-  return {
-    ...(c.confDir ? { confDir: c.confDir } : {}),
-    ...(c.binDirs ? { binDirs: c.binDirs } : {}),
-    ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
-    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
-    ...(c.wrapper ? { wrapper: c.wrapper } : {}),
-  };
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -95,7 +83,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const l = log.child({ podId: rec.podId });
     if (!rec.resolved) {
       // Cut short during CNI ADD: release whatever the CNI cache holds for the pod.
-      await delNetworks({ podId: rec.podId, netnsPath: rec.request.netnsPath, ...cniOpts(opts) }).catch((e: Error) => l.warn({ err: e.message }, 'CNI DEL after an interrupted ADD failed'));
+      await delNetworks({ podId: rec.podId, netnsPath: rec.request.netnsPath, ...cniExecOptions(opts) }).catch((e: Error) => l.warn({ err: e.message }, 'CNI DEL after an interrupted ADD failed'));
       store.remove(rec.podId);
       stats.rolledBack++;
       l.info('CNI ADD interrupted by a restart: released');
@@ -135,7 +123,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       const valid = (await listAttachments(opts.cni.cacheDir)).filter((e) => pods.has(e.containerId)).map((e) => ({ containerId: e.containerId, ifName: e.ifName }));
       for (const list of await loadNetworkConfigs(opts.cni.confDir)) {
         if (list.cniVersion !== '1.1.0') continue;
-        const r = await gcNetworkList(list, { ...cniOpts(opts), validAttachments: valid, logger: log });
+        const r = await gcNetworkList(list, { ...cniExecOptions(opts), validAttachments: valid, logger: log });
         if (r.deleted.length) log.info({ network: list.name, deleted: r.deleted }, 'CNI GC released stale attachments');
       }
     } catch (e) {

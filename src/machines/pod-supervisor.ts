@@ -3,7 +3,8 @@
 // fails; tears all down, releases CNI and forgets the pod. Decisions only: effects are
 // the actors resolvePlan/persist/releaseCni/forget, and the interface machines are
 // supplied by src/actors with .provide().
-import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
+import { notProvided as notProvidedIn, stepError, type StepError } from './common.js';
 import type { PodNetworkPlan } from '../model/plan.js';
 import { vethInterfaceMachine } from './veth-interface.js';
 import { sriovInterfaceMachine } from './sriov-interface.js';
@@ -29,11 +30,7 @@ export type ChildPhase =
   | 'settingUp' | 'ready' | 'recovering' | 'failed' | 'interrupted' | 'rollingBack'
   | 'tearingDown' | 'restored' | 'teardownFailed';
 
-export interface PodError {
-  code: string;
-  message: string;
-  step: string;
-}
+export type PodError = StepError;
 
 export interface PodContext {
   podId: string;
@@ -56,10 +53,7 @@ export interface PodInput {
   resume?: ResolvedPod;
 }
 
-const notProvided = <O, I>(name: string) =>
-  fromPromise<O, I>(async () => {
-    throw new Error(`pod actor '${name}' not provided`);
-  });
+const notProvided = <O, I>(name: string) => notProvidedIn<O, I>('pod', name, 'use the Pod wiring');
 
 /** Top-level state of a child machine, as a phase. */
 export function childPhase(value: unknown): ChildPhase {
@@ -72,11 +66,6 @@ export function childPhase(value: unknown): ChildPhase {
       return 'settingUp';
   }
 }
-
-const toPodError = (step: string, e: unknown): PodError => {
-  const err = e as { code?: unknown; message?: unknown };
-  return { code: typeof err?.code === 'string' ? err.code : 'EIO', message: typeof err?.message === 'string' ? err.message : String(e), step };
-};
 
 const ids = (c: PodContext): string[] => (c.resolved?.children ?? []).map((ch) => ch.id);
 const phases = (c: PodContext): ChildPhase[] => ids(c).map((id) => c.phases[id] ?? 'settingUp');
@@ -192,7 +181,7 @@ export const podSupervisorMachine = podSetup.createMachine({
         src: 'resolvePlan',
         input: ({ context }) => ({ podId: context.podId }),
         onDone: { target: 'recording', actions: assign({ resolved: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => toPodError('resolving', event.error) }) },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => stepError('resolving', event.error) }) },
       },
     },
     recording: {
@@ -200,7 +189,7 @@ export const podSupervisorMachine = podSetup.createMachine({
         src: 'persist',
         input: ({ context }) => ({ podId: context.podId, resolved: context.resolved!, phase: 'settingUp' }),
         onDone: 'startingInterfaces',
-        onError: { target: 'releasingAfterRollback', actions: assign({ error: ({ event }) => toPodError('recording', event.error) }) },
+        onError: { target: 'releasingAfterRollback', actions: assign({ error: ({ event }) => stepError('recording', event.error) }) },
       },
     },
     startingInterfaces: {
@@ -251,7 +240,7 @@ export const podSupervisorMachine = podSetup.createMachine({
         src: 'releaseCni',
         input: ({ context }) => ({ podId: context.podId, resolved: context.resolved }),
         onDone: 'forgetting',
-        onError: { target: 'teardownFailed', actions: assign({ error: ({ event }) => toPodError('releasing', event.error) }) },
+        onError: { target: 'teardownFailed', actions: assign({ error: ({ event }) => stepError('releasing', event.error) }) },
       },
     },
     forgetting: {
@@ -259,7 +248,7 @@ export const podSupervisorMachine = podSetup.createMachine({
         src: 'forget',
         input: ({ context }) => ({ podId: context.podId }),
         onDone: 'gone',
-        onError: { target: 'teardownFailed', actions: assign({ error: ({ event }) => toPodError('forgetting', event.error) }) },
+        onError: { target: 'teardownFailed', actions: assign({ error: ({ event }) => stepError('forgetting', event.error) }) },
       },
     },
     gone: { type: 'final' },

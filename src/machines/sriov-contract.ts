@@ -1,5 +1,6 @@
 // The SR-IOV machine's data and io contract: what the machine decides with and the
 // async effects its actors call. src/io/sriov implements SriovIo; tests fake it.
+import type { StepError } from './common.js';
 import type { InterfacePlan } from '../model/plan.js';
 
 /** A VF as sysfs shows it. */
@@ -80,11 +81,7 @@ export interface SriovIo {
   restoreNetns: (req: PciRef & { netdev: NetdevHome }) => Promise<void>;
 }
 
-export interface SriovStepError {
-  code: string;
-  message: string;
-  step: string;
-}
+export type SriovStepError = StepError;
 
 /** A persisted partial state to tear down (or reattach to, when setup had completed). */
 export interface SriovResume {

@@ -6,8 +6,8 @@
 // teardown: unbindingVfio → clearingOverride → reprobing → waitingNetdev →
 //           restoringNetns → restoringPf → restored
 // A failed setup step runs the same undo steps (rollingBack) and ends in failed.
-import { and, assign, fromPromise, not, setup } from 'xstate';
-import { NetletError } from '../model/errors.js';
+import { and, assign, not, setup } from 'xstate';
+import { notProvided as notProvidedIn, stepError } from './common.js';
 import type { InterfacePlan } from '../model/plan.js';
 import {
   ZERO_MAC,
@@ -54,17 +54,7 @@ export const SETUP_STEPS = [
 ] as const;
 export const UNDO_STEPS = ['unbindingVfio', 'clearingOverride', 'reprobing', 'waitingNetdev', 'restoringNetns', 'restoringPf'] as const;
 
-const notProvided = <O, I>(name: string) =>
-  fromPromise<O, I>(async () => {
-    throw new Error(`sriov actor '${name}' not provided (use provideSriov)`);
-  });
-
-export function stepError(step: string, e: unknown): SriovStepError {
-  if (e instanceof NetletError) return { code: e.code, message: e.message, step };
-  const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err?.code === 'string' ? err.code : 'EIO';
-  return { code, message: typeof err?.message === 'string' ? err.message : String(e), step };
-}
+const notProvided = <O, I>(name: string) => notProvidedIn<O, I>('sriov', name, 'use provideSriov');
 
 const sameMac = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 

@@ -1,6 +1,7 @@
 // The VethInterface machine's data and io contract. src/io/veth implements VethIo;
 // model tests fake it. Every call must be idempotent: undo of something never done
 // is a no-op, so rollback and teardown can run the whole undo chain from any state.
+import type { StepError } from './common.js';
 
 /** A route CNI left on the veth (the kernel's own routes are not captured). */
 export interface CapturedRoute {
@@ -44,11 +45,7 @@ export interface VethSettings {
   queues: number;
 }
 
-export interface VethStepError {
-  code: string;
-  message: string;
-  step: string;
-}
+export type VethStepError = StepError;
 
 export interface VethResume {
   done: string[];

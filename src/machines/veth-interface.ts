@@ -6,7 +6,8 @@
 // A failed setup step runs the same (idempotent) undo chain (rollingBack) → failed.
 // EBUSY/EAGAIN are retried with a bounded backoff. After ready, DHCP_LOST and
 // LINK_LOST lead to recovering; VETH_LOST to failed.
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
+import { notProvided as notProvidedIn, stepError } from './common.js';
 import type { VethInput, VethRecord, VethResume, VethSettings, VethStepError } from './veth-contract.js';
 
 export * from './veth-contract.js';
@@ -36,19 +37,7 @@ export const VETH_UNDO_STEPS = ['stoppingDhcp', 'unisolating', 'unplumbing', 're
 export const MAX_ATTEMPTS = 4;
 const RETRIABLE = new Set(['EBUSY', 'EAGAIN', 'ETIMEDOUT']);
 
-const notProvided = <O, I>(name: string) =>
-  fromPromise<O, I>(async () => {
-    throw new Error(`veth actor '${name}' not provided (use provideVeth)`);
-  });
-
-export function toStepError(step: string, e: unknown): VethStepError {
-  const err = e as { code?: unknown; message?: unknown };
-  return {
-    code: typeof err?.code === 'string' ? err.code : 'EIO',
-    message: typeof err?.message === 'string' ? err.message : String(e),
-    step,
-  };
-}
+const notProvided = <O, I>(name: string) => notProvidedIn<O, I>('veth', name, 'use provideVeth');
 
 type ErrorEvt = { error: unknown };
 type Ctx = { context: VethContext };
@@ -75,8 +64,8 @@ export const vethSetup = setup({
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
     requestTeardown: assign({ teardownRequested: true }),
     restoreResume: assign(({ context }) => ({ done: [...(context.resume?.done ?? [])], record: context.resume?.record })),
-    setError: assign({ error: ({ event }, params: { step: string }) => toStepError(params.step, (event as unknown as ErrorEvt).error) }),
-    setUndoError: assign({ undoError: ({ event }, params: { step: string }) => toStepError(params.step, (event as unknown as ErrorEvt).error) }),
+    setError: assign({ error: ({ event }, params: { step: string }) => stepError(params.step, (event as unknown as ErrorEvt).error) }),
+    setUndoError: assign({ undoError: ({ event }, params: { step: string }) => stepError(params.step, (event as unknown as ErrorEvt).error) }),
     setLost: assign({
       error: ({ event }) => {
         if (event.type === 'VETH_LOST') return { code: 'VETH_LOST', step: 'ready', message: 'the CNI veth disappeared from the pod netns; the interface cannot be recovered' };

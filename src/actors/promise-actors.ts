@@ -1,0 +1,17 @@
+// The wiring's one mechanism: each io method becomes the machine actor of the same name.
+import { fromPromise, type PromiseActorLogic } from 'xstate';
+
+/** An io contract: every member an async function of one input. */
+type IoMethods<T> = { [K in keyof T]: (input: never) => Promise<unknown> };
+
+export type PromiseActors<T extends IoMethods<T>> = {
+  [K in keyof T]: PromiseActorLogic<Awaited<ReturnType<T[K]>>, Parameters<T[K]>[0]>;
+};
+
+export function promiseActors<T extends IoMethods<T>>(io: T): PromiseActors<T> {
+  // The method is looked up when the actor runs, not here: providing touches no io.
+  const methods = io as Record<string, (input: never) => Promise<unknown>>;
+  return Object.fromEntries(
+    Object.keys(io).map((name) => [name, fromPromise(({ input }: { input: never }) => methods[name]!(input))]),
+  ) as PromiseActors<T>;
+}
