@@ -11,7 +11,7 @@ import { bridgeAddressFor, bridgeMacFor, interfaceNames } from '../model/names.j
 import type { Dns, InterfacePlan, PodNetworkPlan } from '../model/plan.js';
 import { podPhase, podSupervisorMachine, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
 import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
-import type { SriovInput, SriovIo } from '../machines/sriov-contract.js';
+import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl } from '../io/rtnl.js';
 import { openTapFds, vethKernelIo } from '../io/veth.js';
@@ -311,10 +311,11 @@ export class Pod {
     return this.journaled(io);
   }
 
+  /** The host's SR-IOV io, opened on first use (the runtime makes it once for all pods). */
   private sriovIo(): SriovIo {
-    let io: SriovIo | undefined;
-    const lazy = new Proxy({} as SriovIo, { get: (_t, k: string) => (...a: unknown[]) => ((io ??= this.deps.sriovIo()) as unknown as Record<string, (...x: unknown[]) => unknown>)[k]!(...a) });
-    return this.journaled(lazy);
+    const call = (name: (typeof SRIOV_IO_METHODS)[number]) => (input: never) =>
+      (this.deps.sriovIo()[name] as (i: never) => Promise<unknown>)(input);
+    return this.journaled(Object.fromEntries(SRIOV_IO_METHODS.map((m) => [m, call(m)])) as unknown as SriovIo);
   }
 
   // ---- durable record, status, events ----

@@ -81,6 +81,12 @@ export interface SriovIo {
   restoreNetns: (req: PciRef & { netdev: NetdevHome }) => Promise<void>;
 }
 
+/** SriovIo's members, for wiring that builds the io lazily (an object must list them). */
+export const SRIOV_IO_METHODS = [
+  'detect', 'readPf', 'setPf', 'unbindDriver', 'bindVfio', 'waitVfioDevice',
+  'unbindVfio', 'clearOverride', 'reprobe', 'waitNetdev', 'restoreNetns',
+] as const satisfies readonly (keyof SriovIo)[];
+
 export type SriovStepError = StepError;
 
 /** A persisted partial state to tear down (or reattach to, when setup had completed). */
