@@ -38,7 +38,12 @@ export interface AddrInfo {
   broadcast?: string;
   /** IFA_F_PERMANENT: not from autoconf/DHCP (the kernel sets it on link-locals too). */
   permanent: boolean;
+  /** The flags an address can be given (nodad, noprefixroute, ...), as `ip addr` names them. */
+  flags: string[];
 }
+
+/** Address flags a caller can set (the others are the kernel's state: tentative, secondary, ...). */
+const SETTABLE_ADDR_FLAGS = ['nodad', 'noprefixroute', 'managetempaddr', 'homeaddress'] as const;
 
 export interface RouteInfo {
   family: 4 | 6;
@@ -145,6 +150,17 @@ export class Rtnl {
 
   /** One request at a time per socket: the kernel runs one dump per netlink socket (EBUSY). */
   private queue: Promise<unknown> = Promise.resolve();
+  private held: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` with no other exclusive section of this netns in between: a restore that
+   * reads and reorders routes other interfaces also use must not interleave with another.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.held.then(fn, fn);
+    this.held = next.catch(() => undefined);
+    return next;
+  }
 
   private call<T>(op: string, details: Record<string, unknown> | undefined, fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
@@ -268,6 +284,7 @@ export class Rtnl {
           prefixLength: m.data.prefixlen ?? 0,
           scope: m.data.scope ?? 0,
           permanent: !!(m.attrs.flags?.permanent ?? m.data.flags?.permanent),
+          flags: SETTABLE_ADDR_FLAGS.filter((f) => (m.attrs.flags ?? m.data.flags)?.[f]),
         } satisfies AddrInfo];
       });
   }
@@ -289,8 +306,10 @@ export class Rtnl {
     return [{ family: AF[c.family], prefixlen: c.prefixLength, index }, attrs];
   }
 
-  async addAddress(index: number, cidr: string, opts: { broadcast?: string } = {}): Promise<void> {
+  async addAddress(index: number, cidr: string, opts: { broadcast?: string; flags?: string[] } = {}): Promise<void> {
     const [d, a] = this.addrMsg(index, cidr, opts.broadcast);
+    const flags = (opts.flags ?? []).filter((f): f is (typeof SETTABLE_ADDR_FLAGS)[number] => (SETTABLE_ADDR_FLAGS as readonly string[]).includes(f));
+    if (flags.length) a.flags = Object.fromEntries(flags.map((f) => [f, true]));
     await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW }));
   }
   async delAddress(index: number, cidr: string): Promise<void> {
@@ -298,7 +317,24 @@ export class Rtnl {
     await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a));
   }
 
-  // ---- routes (main table) ----
+  // ---- routes ----
+
+  /** The raw route messages of one family, every table (src/io/routes.ts reads them). */
+  async routeMessages(family: 4 | 6): Promise<{ data: RtTypes.Route; attrs: RtTypes.RouteAttrs }[]> {
+    return this.call('getRoutes', { family }, () => this.sock.getRoutes({ family: AF[family] }));
+  }
+
+  /** RTM_NEWROUTE as given; `append` adds behind routes to the same destination (IPv4). */
+  async newRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs, mode: 'exclusive' | 'append' | 'create'): Promise<void> {
+    const flags = mode === 'exclusive' ? NEW : mode === 'append' ? FlagsNew.CREATE | FlagsNew.APPEND : FlagsNew.CREATE;
+    await this.call('newRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.newRoute(data, attrs, { flags }));
+  }
+
+  async delRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs): Promise<void> {
+    await this.call('delRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.delRoute(data, attrs));
+  }
+
+  /** The main table's routes of one family (a readable summary; src/io/routes.ts has every table). */
 
   async routes(family: 4 | 6): Promise<RouteInfo[]> {
     const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }));

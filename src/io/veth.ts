@@ -4,7 +4,9 @@
 import { close } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isErrno, NetletError } from '../model/errors.js';
-import type { CapturedRoute, VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
+import type { VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
+import type { RouteOrder } from '../model/kernel-route.js';
+import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
 import { applyIsolation, removeIsolation } from './nft.js';
 import type { Rtnl } from './rtnl.js';
@@ -29,33 +31,24 @@ export const closeAsync = (fd: number): Promise<void> => new Promise((r) => clos
 
 export type VethKernelIo = Omit<VethIo, 'startDhcp' | 'stopDhcp'>;
 
-export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKernelIo {
+export interface VethKernelOptions {
+  vnetHdr?: boolean;
+  /** The pod netns's route order before any interface was touched (else each capture's own). */
+  baseline?: () => RouteOrder | undefined;
+}
+
+export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernelIo {
   return {
     async capture({ ifName }) {
       const l = await rt.mustLink(ifName);
-      const addresses = (await rt.addresses(l.index))
-        .filter((a) => a.family === 4)
-        .map((a) => ({ address: `${a.address}/${a.prefixLength}`, broadcast: a.broadcast ?? 'none' }));
       const loUp = (await rt.link('lo'))?.up ?? false;
-      const routes: CapturedRoute[] = (await rt.routes(4))
-        .filter((r) => r.oif === l.index && r.protocol !== 'kernel' && r.type === 'unicast')
-        .map((r) => {
-          const c: CapturedRoute = { dst: r.dst, scope: r.scope === 'link' ? 'link' : 'universe', protocol: r.protocol === 'static' ? 'static' : 'boot' };
-          if (r.gateway) c.gateway = r.gateway;
-          if (r.metric !== undefined) c.metric = r.metric;
-          if (r.prefsrc) c.prefsrc = r.prefsrc;
-          return c;
-        });
-      return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, addresses, loUp, routes } satisfies VethRecord;
+      const state = await captureIface(rt, ifName, opts.baseline?.());
+      return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, loUp, ...state } satisfies VethRecord;
     },
 
     async strip({ record }) {
+      await stripIface(rt, record.ifName, record);
       const l = await rt.mustLink(record.ifName);
-      // Routes via a gateway first: they may depend on an on-link one.
-      for (const r of [...record.routes].sort((a, b) => Number(!!b.gateway) - Number(!!a.gateway))) {
-        await ignore(rt.delRoute({ ...r, oif: l.index }), 'ESRCH');
-      }
-      for (const a of record.addresses) await ignore(rt.delAddress(l.index, a.address), 'EADDRNOTAVAIL');
       if (l.mac === record.mac) await rt.setMac(l.index, randomLocalMac());
     },
 
@@ -116,7 +109,6 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
       if (l.mac !== record.mac) await rt.setMac(l.index, record.mac);
       if (l.mtu !== record.mtu) await rt.setMtu(l.index, record.mtu);
       if (l.up !== record.up) await rt.setUp(l.index, record.up);
-      for (const a of record.addresses) await ignore(rt.addAddress(l.index, a.address, { broadcast: a.broadcast }), 'EEXIST');
       const lo = await rt.link('lo');
       if (lo && lo.up && !record.loUp) {
         // Setup brought lo up; the kernel then added 127.0.0.1 and ::1: take all back.
@@ -124,10 +116,7 @@ export function vethKernelIo(rt: Rtnl, opts: { vnetHdr?: boolean } = {}): VethKe
         await ignore(rt.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
         await ignore(rt.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
       }
-      // On-link routes first: a route via a gateway needs one to reach it.
-      for (const r of [...record.routes].sort((a, b) => Number(!!a.gateway) - Number(!!b.gateway))) {
-        await ignore(rt.addRoute({ ...r, oif: l.index }), 'EEXIST');
-      }
+      await restoreIface(rt, record.ifName, record);
     },
   };
 }

@@ -1,17 +1,8 @@
 // The VethInterface machine's data and io contract. src/io/veth implements VethIo;
 // model tests fake it. Every call must be idempotent: undo of something never done
 // is a no-op, so rollback and teardown can run the whole undo chain from any state.
+import type { KernelAddress, KernelRoute, LegacyRoute, RouteOrder } from '../model/kernel-route.js';
 import type { StepError } from './common.js';
-
-/** A route CNI left on the veth (the kernel's own routes are not captured). */
-export interface CapturedRoute {
-  dst: string;
-  gateway?: string;
-  scope: 'link' | 'universe';
-  metric?: number;
-  prefsrc?: string;
-  protocol: 'boot' | 'static';
-}
 
 /** The veth as CNI left it: everything teardown needs to restore it exactly. */
 export interface VethRecord {
@@ -19,12 +10,22 @@ export interface VethRecord {
   mac: string;
   mtu: number;
   up: boolean;
-  /** IPv4 addresses (CIDR) in kernel order, with the broadcast they had ('none' if none). */
-  addresses: { address: string; broadcast: string }[];
+  /**
+   * IPv4 addresses (with the broadcast they had, 'none' if none), then the permanent IPv6
+   * addresses but the link-local (kept on the veth), each family in kernel order.
+   */
+  addresses: KernelAddress[];
   /** Loopback's state: setup brings lo up, teardown puts it back. */
   loUp: boolean;
-  /** IPv4 routes via the veth, in kernel order (on-link ones first when restoring). */
-  routes: CapturedRoute[];
+  /**
+   * Every route through the veth in every table but `local`, both families, in kernel
+   * order; not the main table's `proto kernel` routes (the addresses bring those back).
+   */
+  routes: (KernelRoute | LegacyRoute)[];
+  /** routeId of the main-table `proto kernel` routes that existed (sbr removes some). */
+  kernelRoutes?: string[];
+  /** Order of the routes to each destination the veth shares with other routes. */
+  order?: RouteOrder;
 }
 
 /** Names and settings the machine was given; deterministic per interface. */
@@ -61,7 +62,7 @@ export interface VethInput {
 /** The effects the machine invokes. */
 export interface VethIo {
   capture(req: { ifName: string }): Promise<VethRecord>;
-  /** Removes the captured routes and IPv4 addresses; gives the veth a new random local MAC. */
+  /** Removes the captured routes and addresses (not the link-local); gives the veth a new random local MAC. */
   strip(req: { record: VethRecord }): Promise<void>;
   /** Bridge + TAP (both at the veth's MTU), enslaved, up; bridge address, VM /32 route and neighbour; lo up. */
   plumb(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
@@ -73,6 +74,6 @@ export interface VethIo {
   unisolate(req: { settings: VethSettings }): Promise<void>;
   /** Deletes TAP and bridge (the veth is released from the bridge). */
   unplumb(req: { settings: VethSettings; ifName: string }): Promise<void>;
-  /** Puts MAC, MTU, up state, addresses and routes back as recorded. */
+  /** Puts MAC, MTU, up state, addresses and routes back as recorded, routes in their recorded order. */
   restore(req: { record: VethRecord }): Promise<void>;
 }

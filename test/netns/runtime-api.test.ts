@@ -12,6 +12,7 @@ import type { DhcpPool } from '../../src/io/dhcp-pool.js';
 import { vethPair, type Netns } from '../support/netns.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
+import { assertNetnsRestored, settledNetnsView, type NetnsView } from '../support/netns-view.js';
 
 const silent = pino({ level: 'silent' });
 const closeFds = (n: PodNetwork | undefined): void => n?.interfaces.forEach((i) => i.kind === 'tap' && i.fds.forEach((fd) => closeSync(fd)));
@@ -58,7 +59,7 @@ async function withRig(fn: (rig: RuntimeRig, open: (extra?: Record<string, unkno
 void test('setupPod with two CNI networks → ready; repeated setupPod: same network, fresh fds, no CNI; teardownPod idempotent; netns as before CNI', async (t) => {
   await withRig(async (rig, open) => {
     const pod = rig.pod('pod');
-    const before = RuntimeRig.netnsState(pod);
+    const before = await settledNetnsView(pod);
     const rt = await open();
     let t0 = performance.now();
     const net = await rt.setupPod({ podId: 'p1', podName: 'vm', podNamespace: 'default', netnsPath: pod.path, annotations: { cni: 'neta,netb' }, hostname: 'vm1' });
@@ -121,7 +122,7 @@ void test('setupPod with two CNI networks → ready; repeated setupPod: same net
       await rt.teardownPod('p1');
       await rt.teardownPod('never-seen');
       assert.equal(rt.getPod('p1'), undefined);
-      assert.equal(RuntimeRig.netnsState(pod), before, 'the pod netns is as it was before CNI ADD');
+      await assertNetnsRestored(pod, before, 'the pod netns is as it was before CNI ADD');
       assert.deepEqual(rig.cacheEntries(), [], 'CNI DEL ran');
       assert.deepEqual(rig.allocations(), {}, 'IPs released');
       assert.deepEqual(rig.records(), []);
@@ -164,7 +165,7 @@ void test('a given cniResult (parsed, or as a JSON string) is used without runni
       pod.ip('addr', 'add', '10.93.0.5/24', 'dev', 'eth0');
       pod.ip('route', 'add', 'default', 'via', '10.93.0.1');
       const mac = pod.json<{ address: string }>('link', 'show', 'eth0')[0]!.address;
-      const before = RuntimeRig.netnsState(pod);
+      const before = await settledNetnsView(pod);
       const result = {
         cniVersion: '1.0.0',
         interfaces: [{ name: 'eth0', mac, sandbox: pod.path }],
@@ -180,7 +181,7 @@ void test('a given cniResult (parsed, or as a JSON string) is used without runni
       assert.deepEqual(rig.cacheEntries(), [], 'no CNI ran');
       assert.deepEqual(rig.allocations(), {});
       await rt.teardownPod(`given-${form}`);
-      assert.equal(RuntimeRig.netnsState(pod), before, 'the veth is back as CNI left it');
+      await assertNetnsRestored(pod, before, 'the veth is back as CNI left it');
     }
   });
 });
@@ -188,7 +189,7 @@ void test('a given cniResult (parsed, or as a JSON string) is used without runni
 void test('bad requests are refused with a typed error naming the field; nothing is left behind', async () => {
   await withRig(async (rig, open) => {
     const pod = rig.pod('bad');
-    const before = RuntimeRig.netnsState(pod);
+    const before = await settledNetnsView(pod);
     const rt = await open();
     await assert.rejects(rt.setupPod({ podId: 'b1' } as never), (e: { code?: string; message: string; details?: { field?: string } }) => {
       assert.equal(e.code, 'INVALID_REQUEST');
@@ -213,7 +214,7 @@ void test('bad requests are refused with a typed error naming the field; nothing
     assert.deepEqual(rig.records(), []);
     assert.deepEqual(rig.cacheEntries(), []);
     assert.deepEqual(rig.allocations(), {});
-    assert.equal(RuntimeRig.netnsState(pod), before);
+    await assertNetnsRestored(pod, before, 'after the refusals');
   });
 });
 
@@ -222,7 +223,7 @@ void test('an interface failing during setup: setupPod rejects with the cause, t
     const pod = rig.pod('fail');
     // A link of another kind where eth1's bridge must go: plumbing eth1 fails.
     pod.ip('link', 'add', 'nb-eth1', 'type', 'veth', 'peer', 'name', 'nbx-peer');
-    const before = RuntimeRig.netnsState(pod);
+    const before = await settledNetnsView(pod);
     const rt = await open();
     await assert.rejects(rt.setupPod({ podId: 'f1', netnsPath: pod.path, annotations: { cni: 'neta,netb' } }), (e: { code?: string; message: string }) => {
       assert.equal(e.code, 'INTERFACE_FAILED');
@@ -233,8 +234,8 @@ void test('an interface failing during setup: setupPod rejects with the cause, t
     assert.equal(rt.getPod('f1'), undefined);
     // Compared without the foreign pair: the rollback's unplumb deletes the pre-existing
     // nb-eth1 too (it deletes by name; a bug of src/io/veth.ts, reported, not fixed here).
-    const foreign = (x: string) => x.replace(/,?"nb(x-peer|-eth1)[^"]*"/g, '');
-    assert.equal(foreign(RuntimeRig.netnsState(pod)), foreign(before), 'the netns is as before CNI ADD (CNI DEL removed the veths)');
+    const foreign = (v: NetnsView): NetnsView => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (Array.isArray(x) ? x.filter((l) => typeof l !== 'string' || !/nb(x-peer|-eth1)/.test(l)) : x))) as NetnsView;
+    assert.deepEqual(foreign(await settledNetnsView(pod)), foreign(before), 'the netns is as before CNI ADD (CNI DEL removed the veths)');
     assert.deepEqual(rig.cacheEntries(), [], 'CNI DEL ran');
     assert.deepEqual(rig.allocations(), {}, 'IPs released');
     assert.deepEqual(rig.records(), []);

@@ -15,6 +15,7 @@ import { createRuntime, type PodNetwork } from '../../src/index.js';
 import type { DhcpPool } from '../../src/io/dhcp-pool.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
+import { assertNetnsRestored, settledNetnsView } from '../support/netns-view.js';
 
 const CHILD = new URL('../support/runtime-crash-child.js', import.meta.url).pathname;
 const silent = pino({ level: 'silent' });
@@ -54,7 +55,7 @@ async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: bool
   const rig = new RuntimeRig();
   try {
     const pod = rig.pod('pod');
-    const before = RuntimeRig.netnsState(pod);
+    const before = await settledNetnsView(pod);
     const run = await runChild(rig, pod.path, mode, k);
     const what = `${mode} crash at record ${k}`;
     assert.equal(run.signal, 'SIGKILL', `${what}: the child died by SIGKILL (${run.out.slice(-400)})`);
@@ -80,7 +81,7 @@ async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: bool
         assert.deepEqual(rt.listPods(), [], `${what}: rolled back on start (${rt.stats().rolledBack} rolled back)`);
         assert.equal(rt.stats().rolledBack, 1, what);
       }
-      assert.equal(RuntimeRig.netnsState(pod), before, `${what}: the netns is as before CNI ADD`);
+      await assertNetnsRestored(pod, before, `${what}: as before CNI ADD`);
       assert.deepEqual(RuntimeRig.netletLinks(pod), []);
       assert.deepEqual(rig.cacheEntries(), [], `${what}: CNI cache empty`);
       assert.deepEqual(rig.allocations(), {}, `${what}: IPs released`);

@@ -12,6 +12,7 @@ import { MAX_ATTEMPTS, VETH_SETUP_STEPS, VETH_UNDO_STEPS, type VethIo } from '..
 import { SysError } from '../../src/model/errors.js';
 import { waitUp } from '../support/netns.js';
 import { assertSameNetns, makePod, netnsSnapshot, startVeth, teardownVeth, type PodRig, type VethSnap } from './veth-rig.js';
+import type { NetnsView } from '../support/netns-view.js';
 
 const SETUP_METHOD: Record<(typeof VETH_SETUP_STEPS)[number], keyof VethIo> = {
   capturing: 'capture',
@@ -81,7 +82,7 @@ function assertFailedWith(snap: VethSnap, code: string, step: string): void {
 
 void test('a fault at each setup step (before or after its effect) rolls back exactly and ends failed', async (t) => {
   const r = await makePod(t, { count: 2, extraRoutes: true });
-  const before = netnsSnapshot(r.pod);
+  const before = await netnsSnapshot(r.pod);
   for (const ifIndex of [0, 1]) {
     for (const step of VETH_SETUP_STEPS) {
       for (const when of ['before', 'after'] as const) {
@@ -92,7 +93,7 @@ void test('a fault at each setup step (before or after its effect) rolls back ex
         const rolled = snap.context.done.filter((d) => d.startsWith('rollback:'));
         // A failed capture changed nothing: no rollback; later steps run the whole undo chain.
         assert.deepEqual(rolled, step === 'capturing' ? [] : VETH_UNDO_STEPS.map((s) => `rollback:${s}`), what);
-        assertSameNetns(r.pod, before, what);
+        await assertSameNetns(r.pod, before, what);
         assert.equal(r.pool.isServing(`${r.podId}/eth${ifIndex}`), false, `${what}: DHCP stopped`);
         actor.stop();
       }
@@ -103,19 +104,19 @@ void test('a fault at each setup step (before or after its effect) rolls back ex
   assert.ok(ok0.snap.matches('ready'));
   // The new bridge's operstate settles (UNKNOWN -> UP) once its veth port forwards.
   await waitUp(r.pod, r.settings(0).bridge);
-  const mid = netnsSnapshot(r.pod);
+  const mid = await netnsSnapshot(r.pod);
   const { io } = failing(r.io, 'isolate', 'after', () => new SysError('EIO', 'injected'));
   const bad1 = await startVeth(io, r.input(1));
   assertFailedWith(bad1.snap, 'EIO', 'isolating');
-  assertSameNetns(r.pod, mid, 'eth1 rolled back, eth0 untouched');
+  await assertSameNetns(r.pod, mid, 'eth1 rolled back, eth0 untouched');
   assert.ok(r.pool.isServing(`${r.podId}/eth0`));
   assert.equal((await teardownVeth(ok0.actor)).status, 'done');
-  assertSameNetns(r.pod, before, 'after tearing eth0 down');
+  await assertSameNetns(r.pod, before, 'after tearing eth0 down');
 });
 
 void test('a fault at each single kernel call of setup rolls back exactly (EIO) or is retried (EBUSY)', async (t) => {
   const r = await makePod(t, { count: 1, extraRoutes: true });
-  const before = netnsSnapshot(r.pod);
+  const before = await netnsSnapshot(r.pod);
   // A clean run counts the setup's kernel calls.
   const probe = faultyRtnl(r.rt, 0, 'none');
   const clean = await startVeth(ioOver(r, probe.rt), r.input(0));
@@ -124,7 +125,7 @@ void test('a fault at each single kernel call of setup rolls back exactly (EIO) 
   const calls = [...probe.log];
   assert.ok(calls.length >= 12, `setup makes ${calls.length} kernel calls: ${calls.join(' ')}`);
   assert.equal((await teardownVeth(clean.actor)).status, 'done');
-  assertSameNetns(r.pod, before, 'clean run');
+  await assertSameNetns(r.pod, before, 'clean run');
 
   for (let k = 1; k <= calls.length; k++) {
     const f = faultyRtnl(r.rt, k, new SysError('EIO', `injected at ${calls[k - 1]}`));
@@ -135,7 +136,7 @@ void test('a fault at each single kernel call of setup rolls back exactly (EIO) 
     assert.equal(snap.context.error?.code, 'EIO');
     assert.ok(['stripping', 'plumbing'].includes(snap.context.error?.step ?? ''), snap.context.error?.step);
     assert.equal(snap.context.undoError, undefined);
-    assertSameNetns(r.pod, before, `EIO at call ${k} (${calls[k - 1]})`);
+    await assertSameNetns(r.pod, before, `EIO at call ${k} (${calls[k - 1]})`);
     actor.stop();
   }
 
@@ -147,13 +148,13 @@ void test('a fault at each single kernel call of setup rolls back exactly (EIO) 
     assert.ok(f.state.fired);
     assert.ok(snap.matches('ready'), `EBUSY at call ${k}: ${JSON.stringify(snap.value)} ${JSON.stringify(snap.context.error)}`);
     assert.equal((await teardownVeth(actor)).status, 'done');
-    assertSameNetns(r.pod, before, `EBUSY at call ${k}`);
+    await assertSameNetns(r.pod, before, `EBUSY at call ${k}`);
   }
 });
 
 void test('EBUSY passing after 1-2 tries is retried; one that never passes fails after MAX_ATTEMPTS', async (t) => {
   const r = await makePod(t, { count: 1, mtu: 1450, extraRoutes: true });
-  const before = netnsSnapshot(r.pod);
+  const before = await netnsSnapshot(r.pod);
   for (const step of ['stripping', 'plumbing', 'isolating', 'serving'] as const) {
     for (const busy of [1, 2]) {
       const f = failing(r.io, SETUP_METHOD[step], busy === 1 ? 'before' : 'after', (n) => (n <= busy ? new SysError('EBUSY', 'device busy') : undefined));
@@ -164,18 +165,18 @@ void test('EBUSY passing after 1-2 tries is retried; one that never passes fails
       assert.deepEqual(snap.context.done, [...VETH_SETUP_STEPS], 'each step marked done once');
       assert.ok(Date.now() - t0 >= (busy === 1 ? 25 : 75), 'with backoff');
       assert.equal((await teardownVeth(actor)).status, 'done');
-      assertSameNetns(r.pod, before, `${step} EBUSY x${busy}`);
+      await assertSameNetns(r.pod, before, `${step} EBUSY x${busy}`);
     }
   }
   const f = failing(r.io, 'plumb', 'after', () => new SysError('EBUSY', 'device busy'));
   const { snap } = await startVeth(f.io, r.input(0));
   assertFailedWith(snap, 'EBUSY', 'plumbing');
   assert.equal(f.calls(), MAX_ATTEMPTS);
-  assertSameNetns(r.pod, before, 'EBUSY forever');
+  await assertSameNetns(r.pod, before, 'EBUSY forever');
 });
 
 /** Resumes from what the durable-state layer saved, tears down, checks the netns. */
-async function resumeAndTearDown(r: PodRig, saved: VethSnap, before: Record<string, unknown>, what: string): Promise<void> {
+async function resumeAndTearDown(r: PodRig, saved: VethSnap, before: NetnsView, what: string): Promise<void> {
   const resume = { done: [...saved.context.done], ...(saved.context.record ? { record: saved.context.record } : {}) };
   // A new process: fresh io (the old rtnetlink handle and its hung call are gone).
   const { actor, snap } = await startVeth(r.io, r.input(0, resume));
@@ -183,13 +184,13 @@ async function resumeAndTearDown(r: PodRig, saved: VethSnap, before: Record<stri
   assert.ok(snap.matches(wasReady ? 'ready' : 'interrupted'), `${what}: resumed into ${JSON.stringify(snap.value)}`);
   const end = await teardownVeth(actor);
   assert.equal(end.status, 'done', `${what}: ${JSON.stringify(end.value)} ${JSON.stringify(end.context.undoError)}`);
-  assertSameNetns(r.pod, before, what);
+  await assertSameNetns(r.pod, before, what);
   assert.equal(r.pool.isServing(`${r.podId}/eth0`), false);
 }
 
 void test('a crash anywhere in setup (or teardown), resumed from the durable state, tears down to the snapshot', async (t) => {
   const r = await makePod(t, { count: 1, extraRoutes: true });
-  const before = netnsSnapshot(r.pod);
+  const before = await netnsSnapshot(r.pod);
 
   // Crash after a step's effect, before the machine saw it done.
   for (const step of [...VETH_SETUP_STEPS]) {

@@ -2,6 +2,7 @@
 // plugin's bridges, a pod netns whose veths come from real CNI ADDs (host-local IPAM in a
 // per-test dataDir), the real kernel io + DHCP pool, and a normalised netns snapshot.
 import assert from 'node:assert/strict';
+import { assertNetnsRestored, settleDad, settledNetnsView } from '../support/netns-view.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,34 +151,9 @@ export async function makePod(t: AfterHook, opts: PodOptions): Promise<PodRig> {
 
 // ---- snapshots ----
 
-/** Waits until no address in the netns is tentative (DAD done), as a pod is when the VM starts. */
-export async function settleDad(pod: Netns, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (pod.json('addr').some((l: any) => (l.addr_info as any[]).some((a) => a.tentative))) {
-    if (Date.now() > deadline) throw new Error(`addresses in ${pod.name} still tentative after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const DROP_ADDR = new Set(['tentative', 'valid_life_time', 'preferred_life_time']);
-
-/** Everything teardown must restore: links (MAC, MTU, master, flags, ...), addresses, all routes, nft ruleset. */
-export function netnsSnapshot(pod: Netns): Record<string, unknown> {
-  const links = pod.json('link').map((l: any) => ({
-    ifindex: l.ifindex, ifname: l.ifname, address: l.address, mtu: l.mtu, master: l.master, flags: l.flags, qdisc: l.qdisc, operstate: l.operstate, link_type: l.link_type,
-  }));
-  const addrs = pod.json('addr').map((l: any) => ({
-    ifname: l.ifname,
-    addr_info: (l.addr_info as Record<string, unknown>[]).map((a) => Object.fromEntries(Object.entries(a).filter(([k]) => !DROP_ADDR.has(k)))),
-  }));
-  const routes = (fam: string) => pod.json(fam, 'route', 'show', 'table', 'all').map((r: any) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'expires')));
-  const nft = pod.exec('nft', ['list', 'ruleset']);
-  return { links, addrs, routes4: routes('-4'), routes6: routes('-6'), nft };
-}
-
-export function assertSameNetns(pod: Netns, before: Record<string, unknown>, what: string): void {
-  assert.deepEqual(netnsSnapshot(pod), before, `${what}: the pod netns is as CNI left it`);
-}
+/** The strict view of test/support/netns-view.ts (kept under the names the veth tests use). */
+export const netnsSnapshot = settledNetnsView;
+export const assertSameNetns = assertNetnsRestored;
 
 // ---- running the machine ----
 

@@ -124,7 +124,7 @@ const CASES = [
 for (const c of CASES) {
   void test(`setup and teardown: ${c.count} veth(s), MTU ${c.mtu ?? 1500}${c.extraRoutes ? ', extra routes' : ''}`, async (t) => {
     const r = await makePod(t, c);
-    const before = netnsSnapshot(r.pod);
+    const before = await netnsSnapshot(r.pod);
     if (c.extraRoutes) {
       const routes = r.pod.json('-4', 'route', 'show', 'dev', 'eth0');
       assert.ok(routes.some((x: any) => x.scope === 'link' && !x.gateway && x.protocol !== 'kernel'), 'a gateway-less scope link route');
@@ -155,7 +155,7 @@ for (const c of CASES) {
       assert.deepEqual(end.context.done, [...VETH_SETUP_STEPS, ...VETH_UNDO_STEPS.map((s) => `teardown:${s}`)]);
       ends.push(end);
     }
-    assertSameNetns(r.pod, before, 'after teardown');
+    await assertSameNetns(r.pod, before, 'after teardown');
     for (let i = 0; i < r.plans.length; i++) assert.equal(r.pool.isServing(`${r.podId}/${r.plans[i]!.name}`), false);
 
     // Teardown again (a restarted runtime replaying it): same result, nothing fails.
@@ -163,6 +163,6 @@ for (const c of CASES) {
       const again = await teardownAgain(r.io, r.input(i), ends[i]!);
       assert.equal(again.status, 'done', JSON.stringify(again.context.undoError));
     }
-    assertSameNetns(r.pod, before, 'after a second teardown');
+    await assertSameNetns(r.pod, before, 'after a second teardown');
   });
 }

@@ -53,14 +53,6 @@ export class RuntimeRig {
     return this.topo.ns(suffix);
   }
 
-  /** Addresses, routes and links of a netns, without counters: what "as before" compares. */
-  static netnsState(ns: Netns): string {
-    const links = ns.json<{ ifname: string; link_type: string; address?: string; mtu: number; operstate: string }>('link').map((l) => `${l.ifname} ${l.link_type} ${l.address ?? ''} ${l.mtu} ${l.operstate}`);
-    const addrs = ns.json<{ ifname: string; addr_info: { local: string; prefixlen: number }[] }>('addr').map((a) => `${a.ifname}: ${a.addr_info.map((i) => `${i.local}/${i.prefixlen}`).join(',')}`);
-    const routes = ns.json<Record<string, unknown>>('route', 'show', 'table', 'all').map((r) => JSON.stringify(r));
-    return JSON.stringify({ links: links.sort(), addrs: addrs.sort(), routes: routes.sort(), nft: ns.exec('nft', ['list', 'tables']).trim() });
-  }
-
   /** host-local's allocations: file name → content (owner). */
   allocations(): Record<string, string> {
     const out: Record<string, string> = {};

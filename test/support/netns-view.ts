@@ -1,0 +1,62 @@
+// What a user sees of a pod netns, as the tests compare it before setup and after
+// teardown: every link (name, kind, MAC, MTU, master, flags), every address of both
+// families (with its flags, not its remaining lifetime), every route of every table of
+// both families in the kernel's order (the order of routes to one destination is the
+// order the kernel uses them), the policy rules of both families, and the nft ruleset.
+import assert from 'node:assert/strict';
+import type { Netns } from './netns.js';
+
+export interface NetnsView {
+  links: string[];
+  addresses: string[];
+  routes4: string[];
+  routes6: string[];
+  rules4: string[];
+  rules6: string[];
+  nft: string;
+}
+
+const DROP_ADDR = new Set(['tentative', 'valid_life_time', 'preferred_life_time']);
+const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+// Routes from router advertisements count down their lifetime: keep the route, not the count.
+const noExpiry = (l: string): string => l.replace(/ expires \d+sec/, '');
+
+/** The view right now (see settledNetnsView for one after IPv6 duplicate address detection). */
+export function netnsView(ns: Netns): NetnsView {
+  const links = ns.json('link').map((l: any) => {
+    const master = l.master ? ` master ${l.master}` : '';
+    return `${l.ifname} ${l.link_type} ${l.address ?? ''} mtu ${l.mtu}${master} <${(l.flags as string[]).join(',')}>`;
+  });
+  const addresses = ns.json('addr').flatMap((l: any) =>
+    (l.addr_info as Record<string, unknown>[]).map((a) =>
+      `${l.ifname} ${JSON.stringify(Object.fromEntries(Object.entries(a).filter(([k]) => !DROP_ADDR.has(k))))}`));
+  return {
+    links,
+    addresses,
+    routes4: lines(ns.ip('-4', 'route', 'show', 'table', 'all')).map(noExpiry),
+    // One multipath route spans several lines: each nexthop line follows its route.
+    routes6: lines(ns.ip('-6', 'route', 'show', 'table', 'all')).map(noExpiry),
+    rules4: lines(ns.ip('-4', 'rule')),
+    rules6: lines(ns.ip('-6', 'rule')),
+    nft: ns.exec('nft', ['list', 'ruleset']),
+  };
+}
+
+/** Waits until no address is tentative (IPv6 DAD done: its local route exists only then). */
+export async function settleDad(ns: Netns, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (ns.json('addr').some((l: any) => (l.addr_info as any[]).some((a) => a.tentative))) {
+    if (Date.now() > deadline) throw new Error(`addresses in ${ns.name} still tentative after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function settledNetnsView(ns: Netns): Promise<NetnsView> {
+  await settleDad(ns);
+  return netnsView(ns);
+}
+
+/** Asserts the pod netns is as it was, after DAD settles. */
+export async function assertNetnsRestored(ns: Netns, before: NetnsView, what: string): Promise<void> {
+  assert.deepEqual(await settledNetnsView(ns), before, `${what}: the pod netns is as CNI left it`);
+}
