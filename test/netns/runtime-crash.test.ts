@@ -16,6 +16,8 @@ import type { DhcpPool } from '../../src/io/dhcp-pool.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
 import { assertNetnsRestored, settledNetnsView } from '../support/netns-view.js';
+import type { Netns } from '../support/netns.js';
+import { twoNetworkShape } from '../support/pod-shapes.js';
 
 const CHILD = new URL('../support/runtime-crash-child.js', import.meta.url).pathname;
 const silent = pino({ level: 'silent' });
@@ -23,8 +25,8 @@ const closeFds = (n: PodNetwork | undefined): void => n?.interfaces.forEach((i) 
 
 interface ChildRun { records: { n: number; phase: string; sig: string }[]; signal: NodeJS.Signals | null; code: number | null; pid: number; out: string }
 
-function runChild(rig: RuntimeRig, pod: string, mode: 'setup' | 'teardown', crashAt: number): Promise<ChildRun> {
-  const arg = JSON.stringify({ options: rig.options(), podId: 'crash-pod', netnsPath: pod, mode, crashAt });
+function runChild(rig: RuntimeRig, pod: string, mode: 'setup' | 'teardown', crashAt: number, cniResult?: unknown): Promise<ChildRun> {
+  const arg = JSON.stringify({ options: rig.options(), podId: 'crash-pod', netnsPath: pod, mode, crashAt, ...(cniResult ? { cniResult } : {}) });
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [CHILD, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -50,13 +52,20 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** The pod: two real CNI networks, or (shaped) two given networks with competing routes, tables, rules, IPv6. */
+function makePod(rig: RuntimeRig, shaped: boolean): { pod: Netns; cniResult?: unknown } {
+  const pod = rig.pod('pod');
+  if (!shaped) return { pod };
+  return { pod, cniResult: twoNetworkShape(pod, rig.pod('peer'), (s) => rig.topo.name(s)) };
+}
+
 /** One crash case on its own rig; returns the recovery time. */
-async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: boolean): Promise<{ ms: number; phase: string; adopted: boolean }> {
+async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: boolean, shaped = false): Promise<{ ms: number; phase: string; adopted: boolean }> {
   const rig = new RuntimeRig();
   try {
-    const pod = rig.pod('pod');
+    const { pod, cniResult } = makePod(rig, shaped);
     const before = await settledNetnsView(pod);
-    const run = await runChild(rig, pod.path, mode, k);
+    const run = await runChild(rig, pod.path, mode, k, cniResult);
     const what = `${mode} crash at record ${k}`;
     assert.equal(run.signal, 'SIGKILL', `${what}: the child died by SIGKILL (${run.out.slice(-400)})`);
     const last = run.records.at(-1);
@@ -110,11 +119,11 @@ async function pool<T>(n: number, fns: (() => Promise<T>)[]): Promise<T[]> {
   return out;
 }
 
-async function dryRun(mode: 'setup' | 'teardown'): Promise<ChildRun> {
+async function dryRun(mode: 'setup' | 'teardown', shaped = false): Promise<ChildRun> {
   const rig = new RuntimeRig();
   try {
-    const pod = rig.pod('dry');
-    const run = await runChild(rig, pod.path, mode, 0);
+    const { pod, cniResult } = makePod(rig, shaped);
+    const run = await runChild(rig, pod.path, mode, 0, cniResult);
     assert.equal(run.code, 0, run.out);
     if (mode === 'teardown') assert.deepEqual(rig.records(), []);
     return run;
@@ -141,6 +150,18 @@ void test('SIGKILL at every recorded step of setup and teardown: a new runtime a
   assertNoFdLeak(fds, 'the recovering runtimes');
   t.diagnostic(`${setup.records.length} setup + ${teardown.records.length} teardown crash points; recovery (createRuntime) ${Math.min(...rec).toFixed(0)}–${Math.max(...rec).toFixed(0)} ms`);
   t.diagnostic(`setup records: ${setup.records.map((r) => r.sig).join(' | ')}`);
+});
+
+void test('two networks with competing routes, tables, rules and IPv6: SIGKILL at every recorded step; the new runtime restores the netns exactly', async (t) => {
+  const setup = await dryRun('setup', true);
+  const teardown = await dryRun('teardown', true);
+  const cases = [
+    ...setup.records.map((r) => () => crashCase('setup', r.n, r.n === setup.records.length, true)),
+    ...teardown.records.map((r) => () => crashCase('teardown', r.n, false, true)),
+  ];
+  const results = await pool(4, cases);
+  assert.equal(results.filter((r) => r.adopted).length, 1);
+  t.diagnostic(`${setup.records.length} setup + ${teardown.records.length} teardown crash points`);
 });
 
 void test('a pod whose netns was deleted while the runtime was down is cleaned up on start', async () => {

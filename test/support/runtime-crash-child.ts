@@ -4,14 +4,15 @@
 // the state store is watched (in this process only; no hook in src), and the k-th
 // distinct record (phase + each interface's done steps) in the watched phase kills it.
 //
-// argv[2]: JSON { options, podId, netnsPath, mode: 'setup' | 'teardown', crashAt: number }
+// argv[2]: JSON { options, podId, netnsPath, mode: 'setup' | 'teardown', crashAt: number, cniResult? }
+// (with a cniResult no CNI runs: the pod netns holds a shape the test made)
 // crashAt 0 runs to the end (a dry run that lists the distinct records).
 import { writeSync } from 'node:fs';
 import pino from 'pino';
 import { createRuntime } from '../../src/index.js';
 import { StateStore } from '../../src/io/state-store.js';
 
-interface Args { options: Record<string, unknown>; podId: string; netnsPath: string; mode: 'setup' | 'teardown'; crashAt: number }
+interface Args { options: Record<string, unknown>; podId: string; netnsPath: string; mode: 'setup' | 'teardown'; crashAt: number; cniResult?: unknown }
 const args = JSON.parse(process.argv[2]!) as Args;
 const say = (line: string): void => {
   // Synchronous: the line must be out before a SIGKILL that follows it.
@@ -33,7 +34,7 @@ StateStore.prototype.write = function (this: StateStore, podId: string, record: 
 };
 
 const rt = await createRuntime({ ...args.options, logger: pino({ level: 'silent' }) } as never);
-const net = await rt.setupPod({ podId: args.podId, netnsPath: args.netnsPath, annotations: { cni: 'neta,netb' } });
+const net = await rt.setupPod({ podId: args.podId, netnsPath: args.netnsPath, ...(args.cniResult ? { cniResult: args.cniResult } : { annotations: { cni: 'neta,netb' } }) });
 say(`ready ${net.interfaces.map((i) => i.name).join(',')}`);
 if (args.mode === 'teardown') {
   watching = true;
