@@ -1,7 +1,26 @@
 // The in-process API's options and requests, validated with zod: a bad one is refused
 // with a message naming the field.
 import { z } from 'zod';
+import type { RateLimit } from '../dhcp/ratelimit.js';
 import { NetletError } from '../model/errors.js';
+
+/** `{ ratePerSecond, burst }` or `false` (no limit). Checked by hand so each bad field is
+ *  named (a zod union would only say the whole value matches neither branch). */
+const rateLimitSchema = z.custom<RateLimit | false>().superRefine((v, ctx) => {
+  if (v === false) return;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be { ratePerSecond, burst } or false' });
+    return;
+  }
+  const { ratePerSecond, burst, ...rest } = v as unknown as Record<string, unknown>;
+  if (typeof ratePerSecond !== 'number' || !Number.isFinite(ratePerSecond) || ratePerSecond <= 0) {
+    ctx.addIssue({ code: 'custom', path: ['ratePerSecond'], message: 'must be a positive number' });
+  }
+  if (typeof burst !== 'number' || !Number.isSafeInteger(burst) || burst <= 0) {
+    ctx.addIssue({ code: 'custom', path: ['burst'], message: 'must be a positive integer' });
+  }
+  for (const k of Object.keys(rest)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a rate limit field (ratePerSecond, burst)' });
+});
 
 export const runtimeOptionsSchema = z.object({
   stateDir: z.string().min(1),
@@ -22,7 +41,12 @@ export const runtimeOptionsSchema = z.object({
   devRoot: z.string().min(1).default('/dev'),
   sriov: z.object({ enabled: z.boolean() }).default({ enabled: false }),
   dhcp: z
-    .object({ workers: z.number().int().min(1).max(16).optional(), leaseSeconds: z.number().int().min(10).optional() })
+    .object({
+      workers: z.number().int().min(1).max(16).optional(),
+      leaseSeconds: z.number().int().min(10).optional(),
+      /** Each interface's token bucket; default DEFAULT_RATE_LIMIT (50/s, burst 100). */
+      rateLimit: rateLimitSchema.optional(),
+    })
     .default({}),
   tap: z.object({ queues: z.number().int().min(1).max(64).default(1), vnetHdr: z.boolean().default(true) }).default({ queues: 1, vnetHdr: true }),
   /** How often ready pods are checked for lost links and netns (ms); 0 turns it off. */

@@ -2,7 +2,6 @@
 // pool, the state store and one Pod (PodSupervisor) per pod sandbox. Setup and
 // teardown of one pod are serialised; different pods run in parallel.
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { NetletError } from '../model/errors.js';
 import { delNetworks, gcNetworkList, listAttachments, loadNetworkConfigs } from '../cni/index.js';
@@ -13,7 +12,6 @@ import { cniExecOptions, runtimeOptionsSchema, setupRequestSchema, validate, typ
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
 import type { PodEventRecord, PodNetwork, PodStatus } from './types.js';
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
-import { startDebugServer } from '../debug/server.js';
 
 export interface Runtime {
   setupPod(req: SetupRequest): Promise<PodNetwork>;
@@ -42,12 +40,18 @@ export interface RuntimeStats {
   rolledBack: number;
 }
 
+/** The logger of a runtime given none: the program embedding netlet owns stdout, so only
+ *  warnings and errors, on stderr, unless NETLET_LOG_LEVEL asks for more. */
+export const defaultLogger = (): Logger => pino({ level: process.env.NETLET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+
+/** The runtime alone; `createRuntime` from 'netlet' (src/debug/with-debug-socket.ts) adds
+ *  the debug socket. `options.debugSocket` is validated here but not used. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const opts = validate(runtimeOptionsSchema, options, 'runtime options');
-  const log: Logger = (opts.logger as Logger | undefined) ?? pino({ level: process.env.NETLET_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const log: Logger = (opts.logger as Logger | undefined) ?? defaultLogger();
   mkdirSync(opts.runDir, { recursive: true, mode: 0o700 });
   const store = new StateStore(opts.stateDir);
-  const pool = new DhcpPool(opts.dhcp.workers ?? 2);
+  const pool = new DhcpPool(opts.dhcp.workers ?? 2, opts.dhcp.rateLimit === undefined ? {} : { rateLimit: opts.dhcp.rateLimit });
   let sriov: ReturnType<typeof createHostSriovIo> | undefined;
   const deps = { opts, store, pool, log, sriovIo: () => (sriov ??= createHostSriovIo({ sysRoot: opts.sysfsRoot, devRoot: opts.devRoot })) };
   const pods = new Map<string, Pod>();
@@ -73,9 +77,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     stats.workerRestarts++;
     log.warn({ keys, cause }, 'DHCP worker replaced; its interfaces are served again');
   });
+  /** A DHCP key is `<podId>/<ifname>`; a pod id may itself hold '/'. */
+  const splitKey = (key: string): { podId: string; iface: string } =>
+    ({ podId: key.slice(0, key.lastIndexOf('/')), iface: key.slice(key.lastIndexOf('/') + 1) });
   pool.on('lost', ({ key, cause }) => {
-    const [podId, iface] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
+    const { podId, iface } = splitKey(key);
     pods.get(podId)?.notify(iface, { type: 'DHCP_LOST', reason: cause });
+  });
+  pool.on('log', ({ key, level, msg, fields }) => {
+    const { podId, iface } = splitKey(key);
+    (pods.get(podId)?.log ?? log.child({ podId }))[level]({ iface, ...fields }, msg);
   });
 
   // Adopt what a previous runtime left: ready pods are served again, the rest rolled back.
@@ -222,7 +233,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (closed) return;
       closed = true;
       if (monitor) clearInterval(monitor);
-      await debug?.close();
       await Promise.allSettled([...locks.values()]);
       for (const p of pods.values()) p.stop();
       pods.clear();
@@ -230,8 +240,5 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       sriov?.close();
     },
   };
-  // The read-only debug socket (docs/operators.md); a runtime works without it.
-  const debugPath = opts.debugSocket === false ? undefined : (opts.debugSocket ?? join(opts.runDir, 'debug.sock'));
-  const debug = debugPath ? await startDebugServer(runtime, debugPath).catch((e: Error) => void log.error({ err: e.message, socket: debugPath }, 'debug socket not started')) : undefined;
   return runtime;
 }

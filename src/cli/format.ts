@@ -77,6 +77,7 @@ export function podDetails(p: PodStatus, s: Style): string {
       const { lease, counters: c, conflicts } = i.dhcp;
       field('lease', `${lease.address} ${lease.bound ? 'bound' : lease.state}${lease.expiresAt ? `, expires ${when(lease.expiresAt)}` : ''}${lease.lastSeen ? `, client last seen ${when(lease.lastSeen)}` : ''}`);
       field('dhcp', `received ${c.received}: offered ${c.offered}, acked ${c.acked}, naked ${c.naked}, informed ${c.informed}, released ${c.released}, declined ${c.declined}, ignored ${c.ignored}, malformed ${c.malformed}, ratelimited ${c.ratelimited}`);
+      if (i.dhcp.trimmed.replies) field('trimmed', `${i.dhcp.trimmed.replies} replies too large for the client, ${i.dhcp.trimmed.options} options dropped`);
       for (const k of conflicts) field('conflict', `${k.address} declined at ${when(k.at)}${k.message ? `: ${k.message}` : ''}`);
     } else if (i.kind === 'tap') {
       field('dhcp', 'no DHCP message seen yet');

@@ -98,6 +98,10 @@ export function renderMetrics(rt: MetricsSource): string {
     const c = s.dhcp.counters as unknown as Record<string, number>;
     for (const o of DHCP_OUTCOMES) x.sample('netlet_dhcp_messages_total', { pod: s.pod, interface: s.iface, type: o.type, outcome: o.outcome }, c[o.counter] ?? 0);
   }
+  x.family('netlet_dhcp_replies_trimmed_total', 'counter', 'OFFERs/ACKs that had options dropped to fit the client\'s maximum message size.');
+  for (const s of served) x.sample('netlet_dhcp_replies_trimmed_total', { pod: s.pod, interface: s.iface }, s.dhcp.trimmed.replies);
+  x.family('netlet_dhcp_options_dropped_total', 'counter', 'Options left out of those replies, in all.');
+  for (const s of served) x.sample('netlet_dhcp_options_dropped_total', { pod: s.pod, interface: s.iface }, s.dhcp.trimmed.options);
   x.family('netlet_dhcp_lease_bound', 'gauge', '1 while the VM holds an unexpired lease.');
   for (const s of served) x.sample('netlet_dhcp_lease_bound', { pod: s.pod, interface: s.iface }, s.dhcp.lease.bound ? 1 : 0);
 

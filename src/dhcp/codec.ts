@@ -171,6 +171,10 @@ function writeAddress(buf: Uint8Array, offset: number, address: string): void {
   buf.set(encodeIpv4(address), offset);
 }
 
+/** The octets serialize() writes for a message with these options: header, cookie, options, End, padding. */
+export const serializedLength = (options: ReadonlyMap<number, Uint8Array>): number =>
+  Math.max(MIN_PACKET_LEN, OPTIONS_START + encodeOptions(options).length);
+
 /** Writes a message; pads with zeros (Pad) to the 300-octet BOOTP minimum. */
 export function serialize(m: DhcpMessage): Uint8Array {
   const opts = encodeOptions(m.options);

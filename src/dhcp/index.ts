@@ -4,5 +4,6 @@ export * from './options.js';
 export * from './codec.js';
 export * from './config.js';
 export * from './params.js';
+export * from './fit.js';
 export * from './ratelimit.js';
 export * from './server.js';

@@ -2,12 +2,13 @@
 // client MAC one fixed address. Pure: no sockets, no timers; the caller passes `now`
 // (ms since the epoch) and sends the reply as `deliver` says.
 import { DEFAULT_LEASE_SECONDS, INFINITE_LEASE, validateConfig, type DhcpServerConfig } from './config.js';
-import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, parse, type DhcpMessage } from './codec.js';
+import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, parse, serializedLength, type DhcpMessage } from './codec.js';
 import type { DhcpParseErrorReason } from './errors.js';
 import {
   decodeIpv4, decodeParameterList, decodeText, decodeU8, encodeIpv4, encodeText, encodeU8, isMessageType,
   MessageType, Opt, type MessageTypeValue,
 } from './options.js';
+import { fitOptions, maxMessageSize } from './fit.js';
 import { DEFAULT_PARAMETERS, leaseOptions, parameterOptions } from './params.js';
 import { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimit } from './ratelimit.js';
 
@@ -35,10 +36,23 @@ export type DhcpEvent =
   | { kind: 'malformed'; reason: DhcpParseErrorReason | 'bad-option'; detail: string }
   | { kind: 'ratelimited' };
 
+/** A reply whose options did not fit the client's maximum message size. */
+export interface Trimmed {
+  /** Option codes left out, in the order they were dropped. */
+  dropped: number[];
+  /** The largest message the client takes (option 57, else 576, less IP and UDP headers). */
+  maxSize: number;
+  /** The message size with every option, and as sent. */
+  fullSize: number;
+  size: number;
+}
+
 export interface HandleResult {
   reply?: DhcpMessage;
   deliver?: Delivery;
   event: DhcpEvent;
+  /** Set when options were dropped from the reply to fit; the caller logs it. */
+  trimmed?: Trimmed;
 }
 
 /** How the request arrived; only tells RENEWING (unicast) from REBINDING (broadcast). */
@@ -79,8 +93,16 @@ export interface Conflict {
   message?: string;
 }
 
+/** Replies that had options dropped to fit, and how many options in all. Kept apart from
+ *  `counters`, where each received message counts exactly once. */
+export interface TrimCounters {
+  replies: number;
+  options: number;
+}
+
 export interface DhcpServerStatus {
   counters: DhcpCounters;
+  trimmed: TrimCounters;
   lease: LeaseStatus;
   conflicts: Conflict[];
 }
@@ -104,13 +126,15 @@ export class DhcpServer {
   private config!: DhcpServerConfig;
   private params!: Map<number, Uint8Array>;
   private readonly counters = zeroCounters();
+  private readonly trimmed: TrimCounters = { replies: 0, options: 0 };
   private lease: Omit<LeaseStatus, 'bound' | 'address'> = { state: 'none' };
   private conflicts: Conflict[] = [];
-  private readonly bucket: TokenBucket;
+  /** Undefined when rate limiting is off. */
+  private readonly bucket: TokenBucket | undefined;
 
-  /** Throws DhcpConfigError for a config that cannot be served. */
-  constructor(config: DhcpServerConfig, rateLimit: RateLimit = DEFAULT_RATE_LIMIT) {
-    this.bucket = new TokenBucket(rateLimit);
+  /** Throws DhcpConfigError for a config that cannot be served. `false` turns the rate limit off. */
+  constructor(config: DhcpServerConfig, rateLimit: RateLimit | false = DEFAULT_RATE_LIMIT) {
+    this.bucket = rateLimit === false ? undefined : new TokenBucket(rateLimit);
     this.reconfigure(config);
   }
 
@@ -127,7 +151,7 @@ export class DhcpServer {
   /** Full pipeline for one UDP payload: rate limit, parse, handle. Never throws. */
   receive(packet: Uint8Array, now: number, arrival?: Arrival): HandleResult {
     this.counters.received++;
-    if (!this.bucket.take(now)) return this.count({ event: { kind: 'ratelimited' } });
+    if (this.bucket && !this.bucket.take(now)) return this.count({ event: { kind: 'ratelimited' } });
     const parsed = parse(packet);
     if (!parsed.ok) {
       return this.count({ event: { kind: 'malformed', reason: parsed.error.reason, detail: parsed.error.message } });
@@ -138,7 +162,7 @@ export class DhcpServer {
   /** Same as receive() for a message parsed elsewhere. Never throws. */
   handle(msg: DhcpMessage, now: number, arrival?: Arrival): HandleResult {
     this.counters.received++;
-    if (!this.bucket.take(now)) return this.count({ event: { kind: 'ratelimited' } });
+    if (this.bucket && !this.bucket.take(now)) return this.count({ event: { kind: 'ratelimited' } });
     return this.process(msg, now, arrival);
   }
 
@@ -146,6 +170,7 @@ export class DhcpServer {
     const bound = this.lease.state === 'bound' && (this.lease.expiresAt === undefined || now < this.lease.expiresAt);
     return {
       counters: { ...this.counters },
+      trimmed: { ...this.trimmed },
       lease: { address: this.config.address, bound, ...this.lease },
       conflicts: this.conflicts.map((c) => ({ ...c })),
     };
@@ -210,7 +235,7 @@ export class DhcpServer {
     const { address } = this.config;
     if (this.lease.state !== 'bound') this.lease.state = 'offered';
     const reply = this.reply(msg, MessageType.Offer, address, ZERO, true);
-    return this.count({ reply, deliver: deliveryFor(msg, MessageType.Offer), event: { kind: 'offered', address } });
+    return this.count({ ...reply, deliver: deliveryFor(msg, MessageType.Offer), event: { kind: 'offered', address } });
   }
 
   /** RFC 2131 4.3.2: the state follows from server id, requested IP and ciaddr. */
@@ -233,13 +258,13 @@ export class DhcpServer {
     const expiresAt = lease === INFINITE_LEASE ? Number.POSITIVE_INFINITY : now + lease * 1000;
     this.lease = { state: 'bound', boundAt: now, expiresAt, lastSeen: now };
     const reply = this.reply(msg, MessageType.Ack, address, msg.ciaddr, true);
-    return this.count({ reply, deliver: deliveryFor(msg, MessageType.Ack), event: { kind: 'acked', address, state, expiresAt } });
+    return this.count({ ...reply, deliver: deliveryFor(msg, MessageType.Ack), event: { kind: 'acked', address, state, expiresAt } });
   }
 
   /** INFORM: the client has an address already and wants parameters; no yiaddr, no lease. */
   private inform(msg: DhcpMessage): HandleResult {
     const reply = this.reply(msg, MessageType.Ack, ZERO, msg.ciaddr, false);
-    return this.count({ reply, deliver: deliveryFor(msg, MessageType.Ack), event: { kind: 'informed', ciaddr: msg.ciaddr } });
+    return this.count({ ...reply, deliver: deliveryFor(msg, MessageType.Ack), event: { kind: 'informed', ciaddr: msg.ciaddr } });
   }
 
   private release(msg: DhcpMessage): HandleResult {
@@ -268,8 +293,9 @@ export class DhcpServer {
     return this.header(msg, ZERO, ZERO, options);
   }
 
-  /** OFFER/ACK: required options first, then the requested ones in the client's order. */
-  private reply(msg: DhcpMessage, type: MessageTypeValue, yiaddr: string, ciaddr: string, withLease: boolean): DhcpMessage {
+  /** OFFER/ACK: required options first, then the requested ones in the client's order,
+   *  less what does not fit the client's maximum message size. */
+  private reply(msg: DhcpMessage, type: MessageTypeValue, yiaddr: string, ciaddr: string, withLease: boolean): { reply: DhcpMessage; trimmed?: Trimmed } {
     const options = new Map<number, Uint8Array>([
       [Opt.MessageType, encodeU8(type)],
       [Opt.ServerId, encodeIpv4(this.config.serverId)],
@@ -284,7 +310,13 @@ export class DhcpServer {
       const value = this.params.get(code);
       if (value && !options.has(code)) options.set(code, value);
     }
-    return this.header(msg, yiaddr, ciaddr, options);
+    const maxSize = maxMessageSize(msg);
+    const fit = fitOptions(options, maxSize, this.params.get(Opt.Router));
+    const reply = this.header(msg, yiaddr, ciaddr, fit.options);
+    if (fit.dropped.length === 0) return { reply };
+    this.trimmed.replies++;
+    this.trimmed.options += fit.dropped.length;
+    return { reply, trimmed: { dropped: fit.dropped, maxSize, fullSize: serializedLength(options), size: fit.size } };
   }
 
   private header(msg: DhcpMessage, yiaddr: string, ciaddr: string, options: Map<number, Uint8Array>): DhcpMessage {

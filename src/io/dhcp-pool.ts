@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { NetletError } from '../model/errors.js';
-import type { DhcpServerConfig, DhcpServerStatus } from '../dhcp/index.js';
+import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/index.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
 
 interface Slot {
@@ -26,6 +26,15 @@ export interface DhcpPoolEvents {
   /** An interface could not be served again after a restart. */
   lost: [info: { key: string; cause: string }];
   status: [info: { key: string; status: DhcpServerStatus; lastEvent?: string }];
+  /** A worker's log line for an interface; the owner logs it with its pod and interface. */
+  log: [info: { key: string; level: 'warn' | 'error'; msg: string; fields: Record<string, unknown> }];
+}
+
+export interface DhcpPoolOptions {
+  /** How long a worker has to confirm a serve or stop (ms). */
+  serveTimeoutMs?: number;
+  /** Every interface's token bucket unless its serve request names one; `false`: none. */
+  rateLimit?: RateLimit | false;
 }
 
 export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
@@ -38,14 +47,22 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private closed = false;
   restarts = 0;
 
-  constructor(readonly size = 2, private readonly serveTimeoutMs = 5000) {
+  private readonly serveTimeoutMs: number;
+  /** The default token bucket for interfaces (undefined: DEFAULT_RATE_LIMIT). */
+  readonly rateLimit: RateLimit | false | undefined;
+
+  constructor(readonly size = 2, opts: DhcpPoolOptions = {}) {
     super();
     if (size < 1) throw new NetletError('INVALID_OPTION', 'dhcp.workers must be at least 1');
+    this.serveTimeoutMs = opts.serveTimeoutMs ?? 5000;
+    this.rateLimit = opts.rateLimit;
   }
 
   /** Serves an interface; resolves once its socket is bound and read. Re-serving reconfigures. */
-  async serve(req: ServeRequest): Promise<void> {
+  async serve(request: ServeRequest): Promise<void> {
     if (this.closed) throw new NetletError('RUNTIME_CLOSED', 'the DHCP pool is closed');
+    // Kept with the pool's default, so a replacement worker serves with the same limit.
+    const req = request.rateLimit === undefined && this.rateLimit !== undefined ? { ...request, rateLimit: this.rateLimit } : request;
     this.requests.set(req.key, req);
     const slot = this.owner.get(req.key) ?? this.pick();
     this.owner.set(req.key, slot);
@@ -159,8 +176,14 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
 
   private onMessage(m: FromWorker): void {
     if (m.op === 'status') {
+      // A report posted before a stop may arrive after it: it belongs to no one now.
+      if (!this.requests.has(m.key)) return;
       this.statuses.set(m.key, m.status);
       this.emit('status', { key: m.key, status: m.status, ...(m.lastEvent ? { lastEvent: m.lastEvent } : {}) });
+      return;
+    }
+    if (m.op === 'log') {
+      this.emit('log', { key: m.key, level: m.level, msg: m.msg, fields: m.fields });
       return;
     }
     const p = this.waiting.get(m.key);

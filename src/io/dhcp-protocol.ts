@@ -6,8 +6,9 @@ export interface ServeRequest {
   netnsPath: string;
   bridge: string;
   config: DhcpServerConfig;
-  /** The interface's token bucket; default DEFAULT_RATE_LIMIT (fixed at the first serve). */
-  rateLimit?: RateLimit;
+  /** The interface's token bucket, `false` for none; default: the pool's, else
+   *  DEFAULT_RATE_LIMIT. Fixed at the first serve. */
+  rateLimit?: RateLimit | false;
 }
 
 export type ToWorker =
@@ -19,4 +20,6 @@ export type FromWorker =
   | { op: 'serving'; key: string }
   | { op: 'failed'; key: string; code: string; message: string }
   | { op: 'stopped'; key: string }
-  | { op: 'status'; key: string; status: DhcpServerStatus; lastEvent?: string };
+  | { op: 'status'; key: string; status: DhcpServerStatus; lastEvent?: string }
+  /** Something the main thread should log for the interface (workers have no logger). */
+  | { op: 'log'; key: string; level: 'warn' | 'error'; msg: string; fields: Record<string, unknown> };

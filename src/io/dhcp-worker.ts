@@ -60,6 +60,10 @@ async function serve(req: ServeRequest): Promise<void> {
       const to = r.deliver === 'broadcast' ? '255.255.255.255' : r.deliver === 'unicast-ciaddr' ? r.reply.ciaddr : r.reply.yiaddr;
       socket.send(serialize(r.reply), 68, to);
     }
+    if (r.trimmed) {
+      const { dropped, maxSize, fullSize, size } = r.trimmed;
+      post({ op: 'log', key: req.key, level: 'warn', msg: 'DHCP reply too large for the client: options dropped', fields: { event: r.event.kind, dropped, maxSize, fullSize, size } });
+    }
     reportSoon(req.key, s, r.event.kind);
   });
   served.set(req.key, s);

@@ -7,7 +7,7 @@ import { closeSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { createRuntime, type Runtime } from '../../src/actors/runtime.js';
+import { createRuntime, type Runtime } from '../../src/index.js';
 import { startControlServer } from '../../src/debug/control.js';
 import { controlRequest, setupPodWithFds } from '../../src/debug/control-client.js';
 import { discoverFrame, http, httpJson, makeRig, until, writeFrame } from './debug-rig.js';

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { createRuntime, type Runtime } from '../../src/actors/runtime.js';
+import { createRuntime, type Runtime } from '../../src/index.js';
 import type { PodNetwork } from '../../src/actors/types.js';
 import { startDebugServer } from '../../src/debug/server.js';
 import { http, httpJson, makeRig, until } from './debug-rig.js';

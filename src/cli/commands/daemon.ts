@@ -79,7 +79,7 @@ export const daemon: Command = {
 
     let rt: Runtime;
     try {
-      rt = await createRuntime({ ...config, debugSocket: false, logger: log });
+      rt = await createRuntime({ ...config, logger: log });
     } catch (e) {
       throw new CliError(`netlet daemon: ${(e as Error).message}`, EXIT.ERROR);
     }

@@ -15,7 +15,7 @@ const pod: PodStatus = {
   podId: 'p1', phase: 'ready',
   interfaces: [
     { name: 'eth0', kind: 'tap', state: 'ready', mac: '02:00:00:00:00:01', ips: ['10.0.0.2/24'], tapName: 'nt-eth0', bridgeName: 'nb-eth0',
-      dhcp: { counters: { received: 3, offered: 1, acked: 1, naked: 0, ignored: 1, malformed: 0, informed: 0, released: 0, declined: 0, ratelimited: 0 }, lease: { address: '10.0.0.2', state: 'bound', bound: true, expiresAt: 0 }, conflicts: [] } },
+      dhcp: { counters: { received: 3, offered: 1, acked: 1, naked: 0, ignored: 1, malformed: 0, informed: 0, released: 0, declined: 0, ratelimited: 0 }, lease: { address: '10.0.0.2', state: 'bound', bound: true, expiresAt: 0 }, conflicts: [], trimmed: { replies: 0, options: 0 } } },
     { name: 'net1', kind: 'sriov', state: 'failed', pciAddress: '0000:3b:02.1', error: 'vfio bind failed', lastError: { code: 'EBUSY', message: 'vfio bind failed', at: '2026-01-01T00:00:00.000Z' } },
   ],
 };

@@ -7,7 +7,7 @@ import { renderMetrics } from '../../../src/debug/metrics.js';
 
 const counters = { received: 9, offered: 2, acked: 3, naked: 1, ignored: 1, malformed: 1, informed: 0, released: 1, declined: 0, ratelimited: 0 };
 const pods: PodStatus[] = [
-  { podId: 'a"b\\c', phase: 'ready', interfaces: [{ name: 'eth0', kind: 'tap', state: 'ready', dhcp: { counters, lease: { address: '10.0.0.2', state: 'bound', bound: true }, conflicts: [] } }] },
+  { podId: 'a"b\\c', phase: 'ready', interfaces: [{ name: 'eth0', kind: 'tap', state: 'ready', dhcp: { counters, lease: { address: '10.0.0.2', state: 'bound', bound: true }, conflicts: [], trimmed: { replies: 0, options: 0 } } }] },
   { podId: 'p2', phase: 'degraded', interfaces: [{ name: 'eth0', kind: 'tap', state: 'recovering.restartingDhcp' }, { name: 'net1', kind: 'sriov', state: 'ready' }] },
 ];
 const stats: RuntimeStats = { workerRestarts: 2, setupSeconds: [0.04, 0.3, 0.3, 12], teardownSeconds: [], errors: { EBUSY: 1, CNI_FAILED: 2 }, adopted: 1, rolledBack: 3 };

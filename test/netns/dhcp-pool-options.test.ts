@@ -1,0 +1,113 @@
+// The pool's options reach its worker: with `rateLimit: false` a burst far beyond the
+// default bucket is answered in full, a serve request's own limit still applies, and a
+// reply too large for 576 octets comes back to the main thread as a 'log' warning with
+// the options dropped, and in the status. A bare bridge in a throwaway netns, no CNI.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { BROADCAST_FLAG, type DhcpServerConfig } from '../../src/dhcp/index.js';
+import { DhcpPool } from '../../src/io/dhcp-pool.js';
+import { request, WireClient } from '../support/dhcp-wire.js';
+import { assertNoNetnsLeft } from '../support/leaks.js';
+import { Topology, vethPair, waitUp, type Netns } from '../support/netns.js';
+
+const KEY = 'pod-opts/eth0';
+const SERVER_ID = '169.254.253.1';
+let topo: Topology;
+let pod: Netns;
+let vm: Netns;
+let mac: string;
+let pool: DhcpPool;
+let client: WireClient;
+
+/** 20 routes and long search domains: 548 octets hold everything but option 119. */
+const config = (): DhcpServerConfig => ({
+  clientMac: mac,
+  address: '10.1.0.5',
+  prefixLength: 24,
+  gateway: '10.1.0.1',
+  routes: [
+    { dst: '0.0.0.0/0', family: 4, gateway: '10.1.0.1' },
+    ...Array.from({ length: 20 }, (_, i) => ({ dst: `10.${100 + i}.0.0/16`, family: 4 as const, gateway: '10.1.0.254' })),
+  ],
+  dns: { nameservers: ['10.96.0.10'], search: Array.from({ length: 8 }, (_, i) => `ns${i}.svc.cluster-with-a-rather-long-name-${i}.example.org`) },
+  mtu: 1450,
+  serverId: SERVER_ID,
+});
+
+/** A DISCOVER with the broadcast bit, so the OFFER reaches the VM without an address. */
+const discover = (xid: number): Uint8Array => {
+  const p = request(mac, xid, 1);
+  p[10] = BROADCAST_FLAG >> 8;
+  return p;
+};
+
+async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
+  for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 20))) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+before(async () => {
+  topo = new Topology();
+  pod = topo.ns('pod');
+  vm = topo.ns('vm');
+  pod.ip('link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0');
+  pod.ip('addr', 'add', `${SERVER_ID}/32`, 'dev', 'br0');
+  vethPair(pod, 'p0', vm, 'eth0');
+  pod.ip('link', 'set', 'p0', 'master', 'br0');
+  pod.ip('link', 'set', 'br0', 'up');
+  await waitUp(vm, 'eth0');
+  mac = vm.json<{ address: string }>('link', 'show', 'eth0')[0]!.address;
+  pool = new DhcpPool(1, { rateLimit: false });
+  client = await WireClient.open(vm.path, 'eth0', 68);
+});
+
+after(async () => {
+  await client?.close();
+  await pool?.close();
+  topo?.destroy();
+  if (topo) assertNoNetnsLeft(topo.tag);
+});
+
+void describe('DHCP pool options in the worker', () => {
+  void it('rateLimit false: 300 DISCOVERs back to back are all answered; a trimmed reply warns', async () => {
+    const warned = once(pool, 'log');
+    await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
+    // One at a time (a blind burst would overflow the socket buffers), still far faster
+    // than the default bucket (burst 100, 50/s) allows.
+    const t0 = Date.now();
+    for (let i = 0; i < 300; i++) assert.equal((await client.exchange(discover(0x100 + i), 0x100 + i, 1000))?.type, 2, `OFFER ${i}`);
+    assert.ok(Date.now() - t0 < 3000, `300 exchanges in ${Date.now() - t0} ms`);
+    const st = await until('300 offers in the status', 5000, () => {
+      const s = pool.status(KEY);
+      return s && s.counters.received >= 300 ? s : undefined;
+    });
+    assert.equal(st.counters.ratelimited, 0);
+    assert.equal(st.counters.offered, 300);
+    // Every OFFER lost option 119 to fit 548 octets: counted, and warned about.
+    assert.deepEqual(st.trimmed, { replies: 300, options: 300 });
+    const [info] = (await warned) as [{ key: string; level: string; msg: string; fields: { dropped: number[]; maxSize: number; size: number } }];
+    assert.equal(info.key, KEY);
+    assert.equal(info.level, 'warn');
+    assert.deepEqual(info.fields.dropped, [119]);
+    assert.equal(info.fields.maxSize, 548);
+    assert.ok(info.fields.size <= 548);
+    await pool.stop(KEY);
+  });
+
+  void it('a serve request\'s own rateLimit overrides the pool\'s', async () => {
+    client.replies.length = 0;
+    await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config(), rateLimit: { ratePerSecond: 1, burst: 5 } });
+    for (let i = 0; i < 30; i++) await client.send(discover(0x1000 + i));
+    const st = await until('30 messages in the status', 5000, () => {
+      const s = pool.status(KEY);
+      return s && s.counters.received >= 30 ? s : undefined;
+    });
+    assert.ok(st.counters.offered >= 5 && st.counters.offered <= 7, JSON.stringify(st.counters));
+    assert.equal(st.counters.ratelimited, 30 - st.counters.offered);
+    await pool.stop(KEY);
+  });
+});
