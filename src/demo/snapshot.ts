@@ -1,5 +1,7 @@
-// What `ip -j` shows of a netns, normalised so two snapshots compare: addresses,
-// routes and links (name, MAC, MTU, master, flags); DAD and lifetime noise removed.
+// What `ip` shows of a netns, normalised so two snapshots compare: links (name, MAC, MTU,
+// master, flags), addresses, routes of every table of both families in the kernel's order
+// (the order of routes to one destination is the order they are used), policy rules;
+// DAD and lifetime noise removed.
 import { execFileSync } from 'node:child_process';
 
 type Json = Record<string, unknown>;
@@ -20,17 +22,21 @@ export function netnsSnapshot(ns: string): string[] {
   for (const l of ipj(ns, 'addr')) {
     for (const a of l.addr_info as Json[]) out.push(`addr ${t(l.ifname)} ${t(a.local)}/${t(a.prefixlen)} brd ${t(a.broadcast, '-')} ${t(a.scope)}`);
   }
+  out.sort();
+  const ipText = (...args: string[]): string[] =>
+    execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' }).split('\n').map((l) => l.trim().replace(/ expires \d+sec/, '')).filter(Boolean);
   for (const fam of ['-4', '-6']) {
-    for (const r of JSON.parse(execFileSync('ip', ['-j', fam, '-n', ns, 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) || '[]') as Json[]) {
-      out.push(`route ${fam} ${t(r.type, 'unicast')} ${t(r.dst)} via ${t(r.gateway, '-')} dev ${t(r.dev)} ${t(r.scope, '')} ${t(r.protocol, '')} ${t(r.table, 'main')}`);
-    }
+    out.push(...ipText(fam, 'route', 'show', 'table', 'all').map((r) => `route ${fam} ${r}`));
+    out.push(...ipText(fam, 'rule').map((r) => `rule ${fam} ${r}`));
   }
-  return out.sort();
+  return out;
 }
 
-/** Lines only in a, prefixed "-", and only in b, prefixed "+". */
+/** Lines only in a, prefixed "-", and only in b, prefixed "+"; "~" when only the order differs. */
 export function snapshotDiff(a: string[], b: string[]): string[] {
   const sa = new Set(a);
   const sb = new Set(b);
-  return [...a.filter((x) => !sb.has(x)).map((x) => `- ${x}`), ...b.filter((x) => !sa.has(x)).map((x) => `+ ${x}`)];
+  const diff = [...a.filter((x) => !sb.has(x)).map((x) => `- ${x}`), ...b.filter((x) => !sa.has(x)).map((x) => `+ ${x}`)];
+  if (diff.length === 0 && a.some((x, i) => x !== b[i])) diff.push('~ the same lines in another order (routes to one destination are used in order)');
+  return diff;
 }
