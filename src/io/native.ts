@@ -13,6 +13,7 @@ interface NativeAddon {
   sendFds(sockFd: number, fds: number[], payload: Buffer): number;
   recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
   nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
+  nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
 }
 
 export interface TapOptions {
@@ -29,16 +30,17 @@ const require = createRequire(import.meta.url);
 // The addon sits in build/Release at the package root (dist/src/io -> ../../../).
 const addon = require('../../../build/Release/netlet_native.node') as NativeAddon;
 
+function asSysError(e: unknown): unknown {
+  const err = e as { code?: string; syscall?: string; message?: string };
+  return err && typeof err.code === 'string' && typeof err.syscall === 'string' ? new SysError(err.code, err.syscall, err.message) : e;
+}
+
 function wrap<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   return (...a: A): R => {
     try {
       return fn(...a);
     } catch (e) {
-      const err = e as { code?: string; syscall?: string; message?: string };
-      if (err && typeof err.code === 'string' && typeof err.syscall === 'string') {
-        throw new SysError(err.code, err.syscall, err.message);
-      }
-      throw e;
+      throw asSysError(e);
     }
   };
 }
@@ -69,4 +71,6 @@ export const native = {
   recvFds: wrap((sockFd: number, maxBytes: number, maxFds: number) => addon.recvFds(sockFd, maxBytes, maxFds)),
   /** Runs an nftables script (`nft -f` syntax) in nsFd's netns through libnftables, in process. */
   nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
+  /** The same on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
+  nftRunAsync: (nsFd: number, text: string) => wrap(() => addon.nftRunAsync(nsFd, text))().catch((e: unknown) => { throw asSysError(e); }),
 };

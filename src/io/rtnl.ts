@@ -23,6 +23,8 @@ export interface LinkInfo {
   master?: number;
   /** rtnl link kind: 'bridge', 'veth', 'tun', ... (undefined for physical devices). */
   kind?: string;
+  /** IFLA_GROUP (0 = default). */
+  group: number;
   /** IFLA_PARENT_DEV_NAME / _BUS_NAME: e.g. "0000:3b:02.1" on "pci" for a NIC or VF. */
   parentDev?: string;
   parentBus?: string;
@@ -188,6 +190,7 @@ export class Rtnl {
       mtu: a.mtu ?? 0,
       up: !!m.data.flags?.up,
       operstate: OPERSTATES[a.operstate ?? 0] ?? String(a.operstate),
+      group: a.group ?? 0,
     };
     if (a.master) l.master = a.master;
     if (kind) l.kind = kind;
@@ -225,7 +228,7 @@ export class Rtnl {
   }
 
   /** Creates a bridge. ageingSeconds 0 makes it flood every frame (works with any CNI plugin). */
-  async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number } = {}): Promise<void> {
+  async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number; group?: number } = {}): Promise<void> {
     const data = Buffer.concat([
       attr(IFLA_BR_AGEING_TIME, u32(Math.round((opts.ageingSeconds ?? 300) * 100))),
       attr(IFLA_BR_FORWARD_DELAY, u32(Math.round((opts.forwardDelay ?? 0) * 100))),
@@ -233,6 +236,7 @@ export class Rtnl {
     const linkinfo = Buffer.concat([attr(IFLA_INFO_KIND, cstr('bridge')), attr(IFLA_INFO_DATA, data)]);
     const attrs: LinkAttrs = { ifname: name, linkinfo };
     if (opts.mtu) attrs.mtu = opts.mtu;
+    if (opts.group) attrs.group = opts.group;
     await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { flags: NEW }));
   }
 
@@ -264,6 +268,13 @@ export class Rtnl {
   }
   async deleteLink(index: number): Promise<void> {
     await this.call('delLink', { index }, () => this.sock.delLink({ index }));
+  }
+  async setGroup(index: number, group: number): Promise<void> {
+    await this.setLink('setGroup', index, {}, { group });
+  }
+  /** Deletes every link of a group in one kernel batch (`ip link del group N`). */
+  async deleteGroup(group: number): Promise<void> {
+    await this.call('delLink(group)', { group }, () => this.sock.delLink({ index: 0 }, { group }));
   }
 
   // ---- addresses ----

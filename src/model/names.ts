@@ -14,12 +14,19 @@ export interface InterfaceNames {
   tap: string;
   /** nftables bridge table, e.g. netlet_eth0 */
   table: string;
+  /**
+   * Link group of the bridge and TAP (0x6e6c____ from the ifname): one RTM_DELLINK naming
+   * the group deletes both in one kernel batch (one RCU grace period instead of two).
+   */
+  linkGroup: number;
 }
 
 /** Names for interface `ifName`; a name too long for IFNAMSIZ is replaced by a hash of it. */
 export function interfaceNames(ifName: string): InterfaceNames {
   const id = short(ifName, MAX - 3);
-  return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}` };
+  const h = createHash('sha256').update(ifName).digest();
+  const linkGroup = (0x6e6c0000 | ((h[0] ?? 0) << 8) | (h[1] ?? 0)) >>> 0;
+  return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}`, linkGroup };
 }
 
 /** The bridge's internal address for the interface at `index` (the DHCP server id). */

@@ -4,7 +4,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { closeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,37 @@ void test('errors carry errno names and the syscall', () => {
   assert.throws(() => NetnsHandle.open('/run/netns/definitely-not-here'), (e: unknown) => e instanceof SysError && e.errno === 'ENOENT');
   assert.throws(() => native.openTap(ns.fd, 'x'.repeat(20), {}), TypeError);
   ns.close();
+});
+
+void test('nftRunAsync runs nft in the target netns off the main thread; the thread pool comes home; errors are SysErrors', async () => {
+  const pod = topo.ns('nfta');
+  const ns = NetnsHandle.open(pod.path);
+  try {
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(Date.now()), 1);
+    const added = await native.nftRunAsync(ns.fd, 'add table bridge nfta_t');
+    assert.ok(added.ok, added.error);
+    assert.match(pod.exec('nft', ['list', 'tables']), /table bridge nfta_t/);
+    assert.doesNotMatch(spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout, /nfta_t/, 'not in the test\'s own netns');
+    // Deleting waits for an RCU grace period: the event loop keeps ticking meanwhile.
+    const deleted = await Promise.all(Array.from({ length: 4 }, (_, i) => native.nftRunAsync(ns.fd, i === 0 ? 'delete table bridge nfta_t' : 'list tables')));
+    clearInterval(timer);
+    assert.ok(deleted[0]!.ok, deleted[0]!.error);
+    assert.doesNotMatch(pod.exec('nft', ['list', 'tables']), /nfta_t/);
+    assert.ok(ticks.length > 0, 'timers ran while nft worked');
+    const bad = await native.nftRunAsync(ns.fd, 'delete table bridge nfta_none');
+    assert.equal(bad.ok, false);
+    assert.match(bad.error, /No such file or directory/);
+    await assert.rejects(native.nftRunAsync(987654, 'list tables'), (e: unknown) => e instanceof SysError && e.errno === 'EBADF' && e.syscall === 'setns');
+    // Every pool thread is back in the test's netns: async fs reads run on the same pool,
+    // and /proc/thread-self/net/dev lists the links of the reading thread's netns.
+    const names = (t: string): string => t.split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort().join(',');
+    const home = names(readFileSync('/proc/thread-self/net/dev', 'utf8'));
+    const onPool = await Promise.all(Array.from({ length: 16 }, () => readFile('/proc/thread-self/net/dev', 'utf8')));
+    assert.deepEqual(onPool.map(names), onPool.map(() => home));
+  } finally {
+    ns.close();
+  }
 });
 
 void test('device-bound UDP sockets: each bridge hears only its own broadcasts and sends only out of itself', async () => {
