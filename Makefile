@@ -2,7 +2,7 @@
 # needs (Debian packages, npm packages, the native addon, the TypeScript build) and
 # skips what is already there.
 SHELL := /bin/bash
-.PHONY: setup deps demo test bench clean
+.PHONY: setup deps demo test bench soak clean
 
 setup: deps
 	@# npm ci when node_modules is missing or older than the lock file
@@ -22,7 +22,10 @@ test: setup
 	npm test
 
 bench: setup
-	node dist/bench/run.js
+	node --expose-gc dist/bench/run.js
+
+soak: setup
+	node --expose-gc dist/bench/soak.js
 
 clean:
 	rm -rf dist build

@@ -1,6 +1,7 @@
-// Durable per-pod records: one JSON file per pod in the state dir, written as
-// temp file + fsync + rename + fsync(dir), so a crash leaves the old or the new record,
-// never a torn one.
+// Durable per-pod records: one JSON file per pod in the state dir, written as temp file +
+// rename, so a crash leaves the old or the new record, never a torn one. `sync` adds the
+// fsyncs that make a write outlive a power loss: only what outlives a reboot needs them
+// (a reboot takes every netns and link with it; CNI's IPAM allocations stay).
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetletError } from '../model/errors.js';
@@ -16,17 +17,19 @@ export class StateStore {
     return join(this.dir, `pod-${safe(podId)}.json`);
   }
 
-  write(podId: string, record: unknown): void {
+  write(podId: string, record: unknown, opts: { sync?: boolean } = {}): void {
+    const sync = opts.sync ?? true;
     const final = this.path(podId);
     const tmp = `${final}.tmp-${process.pid}`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, JSON.stringify(record, null, 1));
-      fsyncSync(fd);
+      if (sync) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, final);
+    if (!sync) return;
     const d = openSync(this.dir, 'r');
     try {
       fsyncSync(d);

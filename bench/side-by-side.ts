@@ -1,0 +1,229 @@
+// netlet next to what a user would script instead, on identical pods, in one run:
+//   netlet      setupPod/teardownPod through the in-process API (given CNI results)
+//   shell       per pod one bash script as a user writes it: one `ip` command per kernel
+//               operation (strip, bridge, TAP, ports, address, route, neighbour), `nft -f`
+//               (the same DHCP isolation), one dnsmasq
+//   floor       per pod one `ip -batch` doing only the kernel work (no nft, no DHCP):
+//               setup as above; teardown `ip link del group` (TAP and bridge in one
+//               batch) plus the veth's address, route and MAC back
+// N pods at once (concurrent) and one at a time (median). Memory per pod: the runtime's
+// RSS growth split into its JS heap and the rest (worker threads, native), against
+// dnsmasq's RSS. Every variant gets fresh pods; making them is not timed.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createRuntime } from '../src/actors/runtime.js';
+import { isolationRuleset } from '../src/io/nft.js';
+
+export interface SideBySideRow { metric: string; netlet: number; shell: number; floor?: number; unit: string }
+export interface SideBySideResult { pods: number[]; rows: SideBySideRow[] }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const run = (cmd: string, args: string[], input?: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const c = execFile(cmd, args, (e) => (e ? reject(e) : resolve()));
+    if (input !== undefined) c.stdin!.end(input);
+  });
+
+interface Pod { ns: string; mac: string; ip: string; gw: string; i: number }
+
+function makePods(tag: string, n: number, ifaces = 1): Pod[][] {
+  const pods: Pod[][] = [];
+  execFileSync('ip', ['-batch', '-'], { input: Array.from({ length: n }, (_, i) => `netns add ${tag}-${i}`).join('\n') });
+  for (let i = 0; i < n; i++) {
+    const ns = `${tag}-${i}`;
+    const lines = ['link set lo up'];
+    const mine: Pod[] = [];
+    for (let k = 0; k < ifaces; k++) {
+      const ip = `10.${40 + k}.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+      const gw = `10.${40 + k}.${Math.floor(i / 250)}.1`;
+      lines.push(`link add eth${k} type veth peer name peer${k}`, `addr add ${ip}/16 dev eth${k}`, `link set eth${k} up`, `link set peer${k} up`);
+      if (k === 0) lines.push(`route add default via ${gw}`);
+      mine.push({ ns, mac: '', ip, gw, i: k });
+    }
+    execFileSync('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') });
+    const links = JSON.parse(execFileSync('ip', ['-j', '-n', ns, 'link'], { encoding: 'utf8' })) as { ifname: string; address: string }[];
+    for (const p of mine) p.mac = links.find((l) => l.ifname === `eth${p.i}`)!.address;
+    pods.push(mine);
+  }
+  return pods;
+}
+
+const dropPods = (tag: string, n: number): void => {
+  spawnSync('ip', ['-batch', '-'], { input: Array.from({ length: n }, (_, i) => `netns del ${tag}-${i}`).join('\n'), stdio: ['pipe', 'ignore', 'ignore'] });
+};
+
+const cniResult = (ifs: Pod[]): unknown[] => ifs.map((p) => ({
+  cniVersion: '1.0.0',
+  interfaces: [{ name: `eth${p.i}`, mac: p.mac, sandbox: `/run/netns/${p.ns}` }],
+  ips: [{ interface: 0, address: `${p.ip}/16`, gateway: p.gw }],
+  routes: p.i === 0 ? [{ dst: '0.0.0.0/0', gw: p.gw }] : [],
+  dns: { nameservers: ['10.96.0.10'] },
+}));
+
+/** The kernel part of one interface's setup, as `ip -batch` lines. */
+function kernelSetup(p: Pod): string[] {
+  const br = `nb-eth${p.i}`;
+  const tap = `nt-eth${p.i}`;
+  const srv = `169.254.253.${p.i + 1}`;
+  return [
+    `addr flush dev eth${p.i}`, `link set eth${p.i} address 02:${randomBytes(5).toString('hex').match(/../g)!.join(':')}`,
+    `link add ${br} group ${100 + p.i} type bridge ageing_time 0 forward_delay 0`, `tuntap add ${tap} mode tap vnet_hdr`, `link set ${tap} group ${100 + p.i}`,
+    `link set eth${p.i} master ${br}`, `link set ${tap} master ${br}`, `link set ${br} up`, `link set ${tap} up`,
+    `addr add ${srv}/32 dev ${br}`, `route add ${p.ip}/32 dev ${br} src ${srv}`, `neigh replace ${p.ip} lladdr ${p.mac} dev ${br} nud permanent`,
+  ];
+}
+
+function kernelTeardown(p: Pod): string[] {
+  return [`link del group ${100 + p.i}`, `link set eth${p.i} address ${p.mac}`, `addr add ${p.ip}/16 dev eth${p.i}`, ...(p.i === 0 ? [`route add default via ${p.gw}`] : [])];
+}
+
+function shellScripts(dir: string, ifs: Pod[]): { setup: string; teardown: string } {
+  const ns = ifs[0]!.ns;
+  const setup = ifs.flatMap(kernelSetup).map((l) => `ip -n ${ns} ${l}`);
+  const teardown: string[] = [];
+  for (const p of ifs) {
+    const nft = join(dir, `${ns}-${p.i}.nft`);
+    writeFileSync(nft, `add table bridge netlet_eth${p.i}\n${isolationRuleset({ table: `netlet_eth${p.i}`, bridge: `nb-eth${p.i}`, bridgeMac: '02:00:00:00:00:01', bridgeAddress: `169.254.253.${p.i + 1}`, tap: `nt-eth${p.i}`, veth: `eth${p.i}` })}`);
+    const pid = join(dir, `${ns}-${p.i}.pid`);
+    setup.push(`ip netns exec ${ns} nft -f ${nft}`,
+      `ip netns exec ${ns} dnsmasq --conf-file=/dev/null --port=0 --interface=nb-eth${p.i} --bind-interfaces --except-interface=lo --pid-file=${pid} --dhcp-leasefile=${join(dir, `${ns}-${p.i}.leases`)} --dhcp-range=${p.ip},static,255.255.0.0,1h --dhcp-host=${p.mac},${p.ip} --dhcp-option=option:router,${p.gw}`);
+    teardown.push(`kill $(cat ${pid})`, `ip netns exec ${ns} nft delete table bridge netlet_eth${p.i}`);
+  }
+  teardown.push(...ifs.flatMap(kernelTeardown).map((l) => `ip -n ${ns} ${l}`));
+  return { setup: setup.join('\n'), teardown: teardown.join('\n') };
+}
+
+const rssKiB = (pid: number | string): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+interface Timings { setupMs: number[]; teardownMs: number[] }
+
+/** Pods one after another (each timed) or all at once (one wall time), in one warm runtime. */
+async function netlet(dir: string, pods: Pod[][], atOnce: boolean): Promise<Timings & { rssKiB: number; heapKiB: number }> {
+  const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), debugSocket: false, monitorIntervalMs: 0, logger: pino({ level: 'error' }) });
+  const closeFds = (n: { interfaces: { kind: string; fds?: number[] }[] }): void => n.interfaces.forEach((i) => i.fds?.forEach((fd) => closeSync(fd)));
+  try {
+    // Warm: the DHCP workers start on first use; they are the runtime's, not a pod's.
+    closeFds(await rt.setupPod({ podId: 'warm', netnsPath: `/run/netns/${pods[0]![0]!.ns}`, cniResult: cniResult(pods[0]!) }));
+    await rt.teardownPod('warm');
+    global.gc?.();
+    const m0 = process.memoryUsage();
+    const setup = (ifs: Pod[], k: number) => rt.setupPod({ podId: `p${k}`, netnsPath: `/run/netns/${ifs[0]!.ns}`, cniResult: cniResult(ifs) });
+    const t: Timings = { setupMs: [], teardownMs: [] };
+    if (atOnce) {
+      const t0 = performance.now();
+      const nets = await Promise.all(pods.map(setup));
+      t.setupMs.push(performance.now() - t0);
+      nets.forEach(closeFds);
+    } else {
+      for (const [k, ifs] of pods.entries()) {
+        const t0 = performance.now();
+        closeFds(await setup(ifs, k));
+        t.setupMs.push(performance.now() - t0);
+      }
+    }
+    global.gc?.();
+    const m1 = process.memoryUsage();
+    if (atOnce) {
+      const t1 = performance.now();
+      await Promise.all(pods.map((_, k) => rt.teardownPod(`p${k}`)));
+      t.teardownMs.push(performance.now() - t1);
+    } else {
+      for (const k of pods.keys()) {
+        const t1 = performance.now();
+        await rt.teardownPod(`p${k}`);
+        t.teardownMs.push(performance.now() - t1);
+      }
+    }
+    return { ...t, rssKiB: (m1.rss - m0.rss) / 1024 / pods.length, heapKiB: (m1.heapUsed - m0.heapUsed) / 1024 / pods.length };
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Each of `fns` timed one after another, or all at once as one wall time. */
+async function timed(fns: (() => Promise<void>)[], atOnce: boolean): Promise<number[]> {
+  if (atOnce) {
+    const t0 = performance.now();
+    await Promise.all(fns.map((f) => f()));
+    return [performance.now() - t0];
+  }
+  const out: number[] = [];
+  for (const f of fns) {
+    const t0 = performance.now();
+    await f();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function shell(dir: string, pods: Pod[][], atOnce: boolean): Promise<Timings & { rssKiB: number }> {
+  const scripts = pods.map((ifs) => shellScripts(dir, ifs));
+  const setupMs = await timed(scripts.map((s) => () => run('bash', ['-e'], s.setup)), atOnce);
+  let rss = 0;
+  for (const ifs of pods) for (const p of ifs) rss += rssKiB(readFileSync(join(dir, `${p.ns}-${p.i}.pid`), 'utf8').trim());
+  const teardownMs = await timed(scripts.map((s) => () => run('bash', ['-e'], s.teardown)), atOnce);
+  return { setupMs, teardownMs, rssKiB: rss / pods.length };
+}
+
+async function floor(pods: Pod[][], atOnce: boolean): Promise<Timings> {
+  const batch = (ifs: Pod[], lines: (p: Pod) => string[]) => () => run('ip', ['-n', ifs[0]!.ns, '-batch', '-'], ifs.flatMap(lines).join('\n'));
+  const setupMs = await timed(pods.map((ifs) => batch(ifs, kernelSetup)), atOnce);
+  const teardownMs = await timed(pods.map((ifs) => batch(ifs, kernelTeardown)), atOnce);
+  return { setupMs, teardownMs };
+}
+
+/** Runs fn on fresh pods (made and removed outside the timing). */
+async function onPods<T>(n: number, ifaces: number, fn: (pods: Pod[][], dir: string) => Promise<T>): Promise<T> {
+  const tag = `sb${randomBytes(2).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'netlet-sbs-'));
+  try {
+    return await fn(makePods(tag, n, ifaces), dir);
+  } finally {
+    dropPods(tag, n);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runSideBySide(opts: { pods?: number[]; single?: number; log?: (s: string) => void } = {}): Promise<SideBySideResult> {
+  const sizes = opts.pods ?? [50, 250];
+  const single = opts.single ?? 15;
+  const log = opts.log ?? ((): void => undefined);
+  const rows: SideBySideRow[] = [];
+  for (const ifaces of [1, 2]) {
+    const what = `${ifaces} interface${ifaces > 1 ? 's' : ''}`;
+    log(`one pod at a time (${what}), ${single} pods each`);
+    const a = await onPods(single, ifaces, (p, d) => netlet(d, p, false));
+    const b = await onPods(single, ifaces, (p, d) => shell(d, p, false));
+    const c = await onPods(single, ifaces, (p) => floor(p, false));
+    rows.push(
+      { metric: `setupPod, ${what} (median of ${single})`, netlet: median(a.setupMs), shell: median(b.setupMs), floor: median(c.setupMs), unit: 'ms' },
+      { metric: `teardownPod, ${what} (median of ${single})`, netlet: median(a.teardownMs), shell: median(b.teardownMs), floor: median(c.teardownMs), unit: 'ms' },
+    );
+  }
+  for (const count of sizes) {
+    log(`${count} pods at once: netlet, shell + dnsmasq, kernel floor`);
+    const nl = await onPods(count, 1, (p, d) => netlet(d, p, true));
+    const sh = await onPods(count, 1, (p, d) => shell(d, p, true));
+    const fl = await onPods(count, 1, (p) => floor(p, true));
+    rows.push(
+      { metric: `${count} setupPods at once, wall`, netlet: nl.setupMs[0]!, shell: sh.setupMs[0]!, floor: fl.setupMs[0]!, unit: 'ms' },
+      { metric: `${count} teardownPods at once, wall`, netlet: nl.teardownMs[0]!, shell: sh.teardownMs[0]!, floor: fl.teardownMs[0]!, unit: 'ms' },
+      { metric: `memory per pod, ${count} pods (netlet: RSS growth)`, netlet: nl.rssKiB, shell: sh.rssKiB, unit: 'KiB' },
+      { metric: '  of which the runtime\'s JS heap', netlet: nl.heapKiB, shell: Number.NaN, unit: 'KiB' },
+    );
+  }
+  return { pods: sizes, rows };
+}
+
+export function printSideBySide(r: SideBySideResult, print: (s: string) => void): void {
+  const f = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const ratio = (a: number, b: number | undefined): string => (b === undefined || Number.isNaN(b) || Number.isNaN(a) ? '—' : `${(a / b).toFixed(2)}×`);
+  print(`  ${'metric'.padEnd(48)} ${'netlet'.padStart(9)} ${'shell+dnsmasq'.padStart(14)} ${'floor'.padStart(9)} ${'n/shell'.padStart(8)} ${'n/floor'.padStart(8)}`);
+  for (const row of r.rows) {
+    print(`  ${row.metric.padEnd(48)} ${`${f(row.netlet)} ${row.unit}`.padStart(9)} ${`${f(row.shell)} ${row.unit}`.padStart(14)} ${(row.floor === undefined ? '—' : `${f(row.floor)} ${row.unit}`).padStart(9)} ${ratio(row.netlet, row.shell).padStart(8)} ${ratio(row.netlet, row.floor).padStart(8)}`);
+  }
+}
