@@ -24,7 +24,7 @@ export interface SideBySideResult { pods: number[]; rows: SideBySideRow[] }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const run = (cmd: string, args: string[], input?: string): Promise<void> =>
   new Promise((resolve, reject) => {
-    const c = execFile(cmd, args, (e) => (e ? reject(e) : resolve()));
+    const c = execFile(cmd, args, (e) => (e ? reject(new Error(`${cmd} ${args.join(" ")}: ${e.message}`)) : resolve()));
     if (input !== undefined) c.stdin!.end(input);
   });
 
