@@ -11,6 +11,7 @@ PACKAGES=(
   cloud-init                             # real cloud-init (net-convert)
   dnsmasq-base kea-admin                 # reference DHCP server, perfdhcp
   tshark tcpdump                         # captures
+  python3-scapy                          # spoofed frames (test/support/spoof-frames.py)
   cpio xz-utils                          # initramfs and kernel extraction
   python3 make g++ libnftables-dev       # node-gyp; the addon links libnftables
 )

@@ -49,6 +49,8 @@ export const runtimeOptionsSchema = z.object({
     })
     .default({}),
   tap: z.object({ queues: z.number().int().min(1).max(64).default(1), vnetHdr: z.boolean().default(true) }).default({ queues: 1, vnetHdr: true }),
+  /** Anti-spoofing on every TAP (docs/security.md): on unless the node's operator turns it off. */
+  antiSpoofing: z.boolean().default(true),
   /** How often ready pods are checked for lost links and netns (ms); 0 turns it off. */
   monitorIntervalMs: z.number().int().min(0).default(2000),
   logger: z.any().optional(),

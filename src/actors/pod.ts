@@ -15,6 +15,9 @@ import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sri
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl } from '../io/rtnl.js';
 import { openTapFds, vethKernelIo } from '../io/veth.js';
+import { readSpoofCounters } from '../io/nft.js';
+import type { SpoofCounters } from '../io/nft-rules.js';
+import { SpoofLogLimiter } from './spoof-log.js';
 import type { StateStore } from '../io/state-store.js';
 import { provideVeth } from './veth-wiring.js';
 import { provideSriov } from './sriov-wiring.js';
@@ -59,6 +62,7 @@ export class Pod {
   private rt: Rtnl | undefined;
   private readonly actor: Actor<typeof podSupervisorMachine>;
   private readonly events: PodEventRecord[] = [];
+  private readonly spoofLog = new SpoofLogLimiter();
   private lastStates = new Map<string, string>();
   private lastPhase = '';
   private lastErrors = new Map<string, { code: string; message: string; at: string }>();
@@ -222,6 +226,8 @@ export class Pod {
   private vethChild(iface: InterfacePlan, index: number): ChildSpec {
     const v4 = iface.ips.find((ip) => ip.family === 4);
     const settings: VethSettings = {
+      // Every CNI address: the sources anti-spoofing lets through from the VM.
+      vmAddresses: iface.ips.map((ip) => ip.address),
       ...interfaceNames(iface.name),
       bridgeAddress: bridgeAddressFor(index),
       bridgeMac: bridgeMacFor(this.podId, iface.name),
@@ -280,7 +286,8 @@ export class Pod {
   }
 
   private vethIo(): VethIo {
-    const kernel = (): ReturnType<typeof vethKernelIo> => vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr });
+    const kernel = (): ReturnType<typeof vethKernelIo> =>
+      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
       this.plan?.interfaces.find((i) => interfaceNames(i.name).bridge === s.bridge);
     const io: VethIo = {
@@ -411,6 +418,8 @@ export class Pod {
         st.bridgeName = set.bridge;
         const d = this.deps.pool.status(this.dhcpKey(c.id));
         if (d) st.dhcp = d;
+        const dropped = this.deps.opts.antiSpoofing && st.state.startsWith('ready') ? this.spoofDrops(c.id) : undefined;
+        st.antiSpoofing = { enabled: this.deps.opts.antiSpoofing, ...(dropped ? { dropped } : {}) };
       } else {
         const rec = s?.context.record as { vf?: { pciAddress?: string } } | undefined;
         const pci = rec?.vf?.pciAddress ?? iface?.pciID;
@@ -446,6 +455,30 @@ export class Pod {
       interfaces: out,
       cloudInit: { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId },
     };
+  }
+
+  /** Frames anti-spoofing dropped on a veth interface, per reason; undefined without its table. */
+  spoofDrops(iface: string): SpoofCounters | undefined {
+    const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
+    if (!c || this.netnsGone()) return undefined;
+    try {
+      return readSpoofCounters(this.rtnl().netns.fd, (c.input as VethInput).settings.table);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Monitor tick: a warning when a ready interface drops spoofed frames (rate-limited). */
+  watchSpoofing(now = Date.now()): void {
+    if (!this.deps.opts.antiSpoofing) return;
+    for (const i of this.status().interfaces) {
+      const dropped = i.antiSpoofing?.dropped;
+      const delta = dropped && this.spoofLog.due(i.name, now, dropped);
+      if (!delta) continue;
+      const n = Object.values(delta).reduce((a, b) => a + b, 0);
+      const why = Object.entries(delta).map(([r, k]) => `${r} ${k}`).join(', ');
+      this.log.warn({ iface: i.name, dropped: delta, total: dropped }, `${i.name}: anti-spoofing dropped ${n} frames from the VM (${why}); next report in a minute at the earliest`);
+    }
   }
 
   /** Links this pod's veth interfaces depend on, for the monitor. */

@@ -49,6 +49,7 @@ export const defaultLogger = (): Logger => pino({ level: process.env.NETLET_LOG_
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const opts = validate(runtimeOptionsSchema, options, 'runtime options');
   const log: Logger = (opts.logger as Logger | undefined) ?? defaultLogger();
+  if (!opts.antiSpoofing) log.warn('anti-spoofing is off (antiSpoofing: false): VMs on TAP interfaces can send as any MAC or address, answer ARP/ND for others and act as routers or DHCP servers');
   mkdirSync(opts.runDir, { recursive: true, mode: 0o700 });
   const store = new StateStore(opts.stateDir);
   const pool = new DhcpPool(opts.dhcp.workers ?? 2, opts.dhcp.rateLimit === undefined ? {} : { rateLimit: opts.dhcp.rateLimit });
@@ -162,6 +163,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           if (!names.has(l.iface)) pod.notify(l.iface, { type: 'VETH_LOST' });
           else if (!names.has(l.tap) || !names.has(l.bridge)) pod.notify(l.iface, { type: 'LINK_LOST', link: names.has(l.tap) ? l.bridge : l.tap });
         }
+        pod.watchSpoofing();
       } catch (e) {
         pod.log.warn({ err: (e as Error).message }, 'pod check failed');
       }

@@ -1,5 +1,6 @@
 // Public types of the in-process API.
 import type { DhcpServerStatus } from '../dhcp/index.js';
+import type { SpoofCounters } from '../io/nft-rules.js';
 
 export interface PodIp {
   /** CIDR, e.g. "10.1.0.5/24". */
@@ -37,6 +38,8 @@ export interface InterfaceStatus {
   bridgeName?: string;
   pciAddress?: string;
   dhcp?: DhcpServerStatus;
+  /** TAP interfaces: whether anti-spoofing is on, and the frames it dropped per reason (while ready). */
+  antiSpoofing?: { enabled: boolean; dropped?: SpoofCounters };
 }
 
 export interface PodStatus {

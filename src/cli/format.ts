@@ -41,6 +41,13 @@ function dhcpSummary(i: InterfaceStatus): string {
   return `${state} rx=${counters.received} ack=${counters.acked}${counters.naked ? ` nak=${counters.naked}` : ''}`;
 }
 
+function antiSpoofSummary(a: NonNullable<InterfaceStatus['antiSpoofing']>): string {
+  if (!a.enabled) return 'off (node option antiSpoofing: false)';
+  if (!a.dropped) return 'on';
+  const n = Object.values(a.dropped).reduce((x, y) => x + y, 0);
+  return `on, dropped ${n}: ${Object.entries(a.dropped).map(([r, k]) => `${r} ${k}`).join(', ')}`;
+}
+
 const device = (i: InterfaceStatus): string => (i.kind === 'tap' ? `${i.tapName ?? '?'}@${i.bridgeName ?? '?'}` : i.pciAddress ?? '-');
 
 /** `netlet status`: one row per interface (or per pod without interfaces). */
@@ -82,6 +89,7 @@ export function podDetails(p: PodStatus, s: Style): string {
     } else if (i.kind === 'tap') {
       field('dhcp', 'no DHCP message seen yet');
     }
+    if (i.antiSpoofing) field('antispoof', antiSpoofSummary(i.antiSpoofing));
     if (i.error) field('error', paint(s, 'red', i.error));
     if (i.lastError) field('last error', `${i.lastError.code}: ${i.lastError.message} (${i.lastError.at})`);
   }

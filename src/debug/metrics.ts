@@ -1,8 +1,9 @@
 // Prometheus text exposition (format 0.0.4) of a runtime: setup/teardown latency
 // histograms, pods by phase, interfaces by state, DHCP messages per interface by
-// type and outcome, worker restarts, errors by code, adoptions and rollbacks.
+// type and outcome, anti-spoofing drops per interface and reason, worker restarts, errors by code, adoptions and rollbacks.
 import type { PodStatus } from '../actors/types.js';
 import type { RuntimeStats } from '../actors/runtime.js';
+import { SPOOF_REASONS } from '../io/nft-rules.js';
 
 /** What metrics read from a runtime. */
 export interface MetricsSource {
@@ -104,6 +105,14 @@ export function renderMetrics(rt: MetricsSource): string {
   for (const s of served) x.sample('netlet_dhcp_options_dropped_total', { pod: s.pod, interface: s.iface }, s.dhcp.trimmed.options);
   x.family('netlet_dhcp_lease_bound', 'gauge', '1 while the VM holds an unexpired lease.');
   for (const s of served) x.sample('netlet_dhcp_lease_bound', { pod: s.pod, interface: s.iface }, s.dhcp.lease.bound ? 1 : 0);
+
+  x.family('netlet_antispoof_dropped_total', 'counter', 'Frames from the VM dropped by anti-spoofing, per interface and reason.');
+  for (const p of pods) {
+    for (const i of p.interfaces) {
+      const d = i.antiSpoofing?.dropped;
+      if (d) for (const r of SPOOF_REASONS) x.sample('netlet_antispoof_dropped_total', { pod: p.podId, interface: i.name, reason: r }, d[r]);
+    }
+  }
 
   x.family('netlet_dhcp_worker_restarts_total', 'counter', 'DHCP worker threads replaced after a crash.');
   x.sample('netlet_dhcp_worker_restarts_total', {}, stats.workerRestarts);

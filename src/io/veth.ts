@@ -8,7 +8,9 @@ import type { VethIo, VethRecord, VethSettings } from '../machines/veth-contract
 import type { RouteOrder } from '../model/kernel-route.js';
 import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
+import { familyOf } from '../model/ip.js';
 import { applyIsolation, removeIsolation } from './nft.js';
+import type { AntiSpoof } from './nft-rules.js';
 import type { Rtnl } from './rtnl.js';
 
 /** A random locally administered unicast MAC. */
@@ -35,6 +37,14 @@ export interface VethKernelOptions {
   vnetHdr?: boolean;
   /** The pod netns's route order before any interface was touched (else each capture's own). */
   baseline?: () => RouteOrder | undefined;
+  /** Anti-spoofing rules on the TAP (default on; the runtime's `antiSpoofing` option). */
+  antiSpoofing?: boolean;
+}
+
+/** Who the VM may speak as: its MAC and CNI's addresses (an old record: vmAddress alone). */
+export function antiSpoofOf(s: VethSettings): AntiSpoof {
+  const all = s.vmAddresses ?? (s.vmAddress ? [s.vmAddress] : []);
+  return { mac: s.vmMac, ipv4: all.filter((a) => familyOf(a) === 4), ipv6: all.filter((a) => familyOf(a) === 6) };
 }
 
 export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernelIo {
@@ -86,7 +96,10 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
     },
 
     async isolate({ record, settings: s }) {
-      applyIsolation(rt.netns.fd, { table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName });
+      applyIsolation(rt.netns.fd, {
+        table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName,
+        ...(opts.antiSpoofing === false ? {} : { antiSpoof: antiSpoofOf(s) }),
+      });
     },
 
     async unisolate({ settings: s }) {

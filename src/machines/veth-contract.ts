@@ -42,6 +42,9 @@ export interface VethSettings {
   vmMac: string;
   /** The VM's IPv4 address, if any: the bridge gets a /32 route and neighbour for it. */
   vmAddress?: string;
+  /** Every address CNI gave the interface (both families): the only sources anti-spoofing lets
+   *  through. Records older than it lack it: then vmAddress alone (and no IPv6 but link-local). */
+  vmAddresses?: string[];
   /** TAP queues (IFF_MULTI_QUEUE when > 1). */
   queues: number;
 }
@@ -66,7 +69,7 @@ export interface VethIo {
   strip(req: { record: VethRecord }): Promise<void>;
   /** Bridge + TAP (both at the veth's MTU), enslaved, up; bridge address, VM /32 route and neighbour; lo up. */
   plumb(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
-  /** Bridge filter: DHCP neither leaves through the veth nor comes in from it. */
+  /** Bridge filter: DHCP neither leaves through the veth nor comes in from it; the VM speaks only as itself (anti-spoofing). */
   isolate(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
   /** Resolves once the DHCP server answers on the bridge. */
   startDhcp(req: { settings: VethSettings }): Promise<void>;

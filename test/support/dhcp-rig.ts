@@ -56,6 +56,10 @@ export interface PodRig {
 export interface PodRigOptions {
   leaseSeconds?: number;
   poolSize?: number;
+  /** The kernel io's antiSpoofing (default on, as in the runtime). */
+  antiSpoofing?: boolean;
+  /** Addresses the VM may use besides CNI's IPv4 (the CNI here gives no IPv6). */
+  extraAddresses?: string[];
 }
 
 export async function setupPod(opts: PodRigOptions = {}): Promise<PodRig> {
@@ -122,11 +126,12 @@ export async function setupPod(opts: PodRigOptions = {}): Promise<PodRig> {
       bridgeMac: bridgeMacFor(cniBase.podId, plan.name),
       vmMac: plan.mac,
       vmAddress: vmIp,
+      vmAddresses: [...plan.ips.map((i) => i.address), ...(opts.extraAddresses ?? [])],
       queues: 1,
     };
     const config = configFromPlan(plan, added.dns, { serverId: SERVER_ID, leaseSeconds: opts.leaseSeconds ?? 600, ...(mtu ? { mtu } : {}) });
     const io = {
-      ...vethKernelIo(rt),
+      ...vethKernelIo(rt, opts.antiSpoofing === undefined ? {} : { antiSpoofing: opts.antiSpoofing }),
       startDhcp: async ({ settings: s }: { settings: VethSettings }) => pool.serve({ key, netnsPath: pod.path, bridge: s.bridge, config }),
       stopDhcp: async () => pool.stop(key),
     };
