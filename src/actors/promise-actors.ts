@@ -1,5 +1,8 @@
 // The wiring's one mechanism: each io method becomes the machine actor of the same name.
-import { fromPromise, type PromiseActorLogic } from 'xstate';
+import { fromPromise, type ActorSystem, type PromiseActorLogic } from 'xstate';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- xstate's own AnyActorSystem is ActorSystem<any>, not exported
+type System = ActorSystem<any>;
 
 /** An io contract: every member an async function of one input. */
 type IoMethods<T> = { [K in keyof T]: (input: never) => Promise<unknown> };
@@ -13,5 +16,16 @@ export function promiseActors<T extends IoMethods<T>>(io: T): PromiseActors<T> {
   const methods = io as Record<string, (input: never) => Promise<unknown>>;
   return Object.fromEntries(
     Object.keys(io).map((name) => [name, fromPromise(({ input }: { input: never }) => methods[name]!(input))]),
+  ) as PromiseActors<T>;
+}
+
+/**
+ * The same, with the io found when an actor runs, through the actor system it runs in:
+ * logic provided once serves every pod (see pod-logic.ts).
+ */
+export function promiseActorsVia<T extends IoMethods<T>>(names: readonly (keyof T & string)[], ioOf: (system: System) => T): PromiseActors<T> {
+  return Object.fromEntries(
+    names.map((name) => [name, fromPromise(({ input, system }: { input: never; system: System }) =>
+      (ioOf(system) as Record<string, (input: never) => Promise<unknown>>)[name]!(input))]),
   ) as PromiseActors<T>;
 }

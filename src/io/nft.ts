@@ -16,9 +16,9 @@ export function applyIsolation(nsFd: number, r: IsolationRule): void {
   }
 }
 
-/** Deletes the table; absent is fine. */
-export function removeIsolation(nsFd: number, table: string): void {
-  const res = native.nftRun(nsFd, `delete table bridge ${table}`);
+/** Deletes the table; absent is fine. Off the main thread: the kernel waits for an RCU grace period. */
+export async function removeIsolation(nsFd: number, table: string): Promise<void> {
+  const res = await native.nftRunAsync(nsFd, `delete table bridge ${table}`);
   if (!res.ok && !/No such file or directory/.test(res.error)) {
     throw new NetletError('NFT_FAILED', `nftables could not delete table ${table}: ${res.error.trim()}`, { table });
   }

@@ -68,7 +68,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       // A link of another kind under our name is someone else's: refuse, never adopt it.
       if (br && br.kind !== 'bridge') throw nameConflict(s.bridge, br.kind, 'bridge');
       if (!br) {
-        await ignore(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0 }), 'EEXIST');
+        await ignore(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
         br = await rt.mustLink(s.bridge);
       }
       // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
@@ -82,6 +82,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
         tap = await rt.mustLink(s.tap);
       }
       if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
+      if (s.linkGroup) for (const l of [br, tap]) if (l.group !== s.linkGroup) await rt.setGroup(l.index, s.linkGroup);
       if (veth.master !== br.index) await rt.setMaster(veth.index, br.index);
       if (tap.master !== br.index) await rt.setMaster(tap.index, br.index);
       for (const i of [br.index, tap.index, veth.index]) await rt.setUp(i);
@@ -103,15 +104,20 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
     },
 
     async unisolate({ settings: s }) {
-      removeIsolation(rt.netns.fd, s.table);
+      await removeIsolation(rt.netns.fd, s.table);
     },
 
     async unplumb({ settings: s }) {
       // Only what netlet makes under these names: a foreign link of another kind stays.
-      for (const [name, kind] of [[s.tap, 'tun'], [s.bridge, 'bridge']] as const) {
-        const l = await rt.link(name);
-        if (l && l.kind === kind) await ignore(rt.deleteLink(l.index), 'ENODEV');
+      const links = await rt.links();
+      const ours = links.filter((l) => (l.name === s.tap && l.kind === 'tun') || (l.name === s.bridge && l.kind === 'bridge'));
+      const group = s.linkGroup ? links.filter((l) => l.group === s.linkGroup) : [];
+      // Both in one call when the group holds exactly ours: one RCU grace period, not two.
+      if (ours.length > 0 && group.length === ours.length && ours.every((l) => l.group === s.linkGroup)) {
+        await ignore(rt.deleteGroup(s.linkGroup!), 'ENODEV');
+        return;
       }
+      for (const l of ours) await ignore(rt.deleteLink(l.index), 'ENODEV');
     },
 
     async restore({ record }) {

@@ -34,6 +34,8 @@ export interface VethSettings {
   tap: string;
   /** nftables bridge table holding this interface's DHCP isolation rules. */
   table: string;
+  /** Link group of bridge and TAP, deleted together (records before it have none). */
+  linkGroup?: number;
   /** The bridge's internal address (DHCP server id), without prefix. */
   bridgeAddress: string;
   /** A fixed MAC for the bridge: a bridge's MAC otherwise follows its ports. */
@@ -80,3 +82,8 @@ export interface VethIo {
   /** Puts MAC, MTU, up state, addresses and routes back as recorded, routes in their recorded order. */
   restore(req: { record: VethRecord }): Promise<void>;
 }
+
+/** VethIo's members, for wiring that finds the io when an actor runs (an object must list them). */
+export const VETH_IO_METHODS = [
+  'capture', 'strip', 'plumb', 'isolate', 'startDhcp', 'stopDhcp', 'unisolate', 'unplumb', 'restore',
+] as const satisfies readonly (keyof VethIo)[];
