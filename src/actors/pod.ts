@@ -101,15 +101,31 @@ export class Pod {
     return this.context.resolved?.plan;
   }
 
-  /** Runs setup (or adoption) to ready; rejects with the cause after a rollback. */
+  /**
+   * Runs setup (or adoption) to ready; rejects with the cause after a rollback. After an
+   * incomplete rollback (phase rollbackFailed) the pod and its record stay for teardownPod.
+   */
   async setup(): Promise<void> {
     this.actor.send({ type: 'SETUP' });
-    const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone'].includes(String(x.value)), { timeout: Infinity });
-    if (s.value !== 'ready') {
-      const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
-      const failed = [...this.lastErrors.entries()].map(([k, v]) => `${k}: ${v.message}`);
-      throw new NetletError(e.code, `pod ${this.podId}: ${e.message}${failed.length ? ` (${failed.join('; ')})` : ''}`, { step: e.step });
+    const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(String(x.value)), { timeout: Infinity });
+    if (s.value === 'ready') return;
+    const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
+    if (s.value === 'rollbackFailed') {
+      // lastErrors holds one error per interface (the undo error replaced the cause): read both.
+      const kids = Object.entries(this.childContexts());
+      const causes = kids.filter(([, c]) => c.context.error).map(([k, c]) => `${k}: ${c.context.error!.message}`);
+      const undo = kids
+        .filter(([k, c]) => s.context.phases[k] === 'teardownFailed' && c.context.undoError)
+        .map(([k, c]) => `undo of ${k} failed at ${c.context.undoError!.step}: ${c.context.undoError!.message}`);
+      throw new NetletError(
+        e.code,
+        `pod ${this.podId}: ${e.message} (${[...causes, ...undo].join('; ')}); the node still holds state for this pod ` +
+          'and its record is kept: call teardownPod to retry (a runtime restart retries too)',
+        { step: e.step, rollbackIncomplete: true },
+      );
     }
+    const failed = [...this.lastErrors.entries()].map(([k, v]) => `${k}: ${v.message}`);
+    throw new NetletError(e.code, `pod ${this.podId}: ${e.message}${failed.length ? ` (${failed.join('; ')})` : ''}`, { step: e.step });
   }
 
   /** Tears down to gone; rejects if an interface could not be restored (TEARDOWN retries). */
@@ -327,7 +343,7 @@ export class Pod {
 
   // ---- durable record, status, events ----
 
-  private childContexts(): Record<string, { value: unknown; context: { done?: string[]; record?: unknown; vfioDevice?: string; error?: { code: string; message: string } ; undoError?: { code: string; message: string } } }> {
+  private childContexts(): Record<string, { value: unknown; context: { done?: string[]; record?: unknown; vfioDevice?: string; error?: { code: string; message: string } ; undoError?: { code: string; message: string; step: string } } }> {
     const out: Record<string, never> = {};
     const children = this.actor.getSnapshot().children as Record<string, AnyActorRef | undefined>;
     for (const [id, ref] of Object.entries(children)) {

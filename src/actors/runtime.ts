@@ -113,8 +113,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         l.info('adopted after restart');
       } catch (e) {
         countError(e);
-        l.error({ err: (e as Error).message }, 'could not adopt; rolled back');
-        pods.delete(rec.podId);
+        // An incomplete rollback keeps the pod (not done): teardownPod retries.
+        if (pod.done) pods.delete(rec.podId);
+        l.error({ err: (e as Error).message }, pod.done ? 'could not adopt; rolled back' : 'could not adopt; the rollback is incomplete, teardownPod retries');
       }
     } else {
       try {
@@ -195,8 +196,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         try {
           await pod.setup();
         } catch (e) {
-          pods.delete(r.podId);
-          pod.stop();
+          // An incomplete rollback (rollbackFailed) keeps the pod and its record: teardownPod retries.
+          if (pod.done) {
+            pods.delete(r.podId);
+            pod.stop();
+          }
           countError(e);
           throw e;
         }

@@ -44,7 +44,7 @@ export interface InterfaceStatus {
 
 export interface PodStatus {
   podId: string;
-  /** settingUp | ready | degraded | rollingBack | tearingDown | teardownFailed | failed | gone */
+  /** settingUp | ready | degraded | rollingBack | rollbackFailed | tearingDown | teardownFailed | failed | gone */
   phase: string;
   interfaces: InterfaceStatus[];
   error?: string;

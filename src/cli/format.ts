@@ -29,7 +29,7 @@ export function table(header: string[], rows: string[][], s: Style): string {
 export function stateColour(s: Style, state: string): string {
   const top = state.split('.')[0] ?? state;
   if (top === 'ready' || top === 'restored') return paint(s, 'green', state);
-  if (top === 'failed' || top === 'teardownFailed') return paint(s, 'red', state);
+  if (top === 'failed' || top === 'teardownFailed' || top === 'rollbackFailed') return paint(s, 'red', state);
   return paint(s, 'yellow', state);
 }
 

@@ -1,6 +1,8 @@
 // PodSupervisor: one per pod sandbox. Resolves the plan (CNI), records it, spawns one
 // interface machine per interface and follows their snapshots; rolls all back when one
-// fails; tears all down, releases CNI and forgets the pod. Decisions only: effects are
+// fails; tears all down, releases CNI and forgets the pod. A rollback or teardown that
+// leaves an interface unrestored keeps the pod (and its record) for a retry: nothing is
+// forgotten while the kernel may still hold state. Decisions only: effects are
 // the actors resolvePlan/persist/releaseCni/forget, and the interface machines are
 // supplied by src/actors with .provide().
 import { assign, enqueueActions, setup } from 'xstate';
@@ -71,7 +73,7 @@ const ids = (c: PodContext): string[] => (c.resolved?.children ?? []).map((ch) =
 const phases = (c: PodContext): ChildPhase[] => ids(c).map((id) => c.phases[id] ?? 'settingUp');
 const FINISHED: ChildPhase[] = ['restored', 'teardownFailed'];
 const isFinished = (c: PodContext, id: string): boolean => c.finished.includes(id) || FINISHED.includes(c.phases[id] ?? 'settingUp');
-/** Restored, or ended in failed after its own rollback (a final state of the SR-IOV machine). */
+/** Restored, or ended in failed after its own clean rollback (a final state of the SR-IOV machine). */
 const isClean = (c: PodContext, id: string): boolean => c.phases[id] === 'restored' || (c.finished.includes(id) && c.phases[id] === 'failed');
 
 export const podSetup = setup({
@@ -95,13 +97,16 @@ export const podSetup = setup({
         enqueue.sendTo(c.id, { type: 'START' });
       }
     }),
-    teardownChildren: enqueueActions(({ context, enqueue }) => {
+    /** `retry`: also tell children whose undo failed (teardownPod asks again; a rollback does not). */
+    teardownChildren: enqueueActions(({ context, enqueue }, params: { retry: boolean }) => {
       const retried: string[] = [];
       for (const c of context.resolved?.children ?? []) {
-        if (!context.finished.includes(c.id) && context.phases[c.id] !== 'restored') {
-          enqueue.sendTo(c.id, { type: 'TEARDOWN' });
-          if (context.phases[c.id] === 'teardownFailed') retried.push(c.id);
+        if (context.finished.includes(c.id) || context.phases[c.id] === 'restored') continue;
+        if (context.phases[c.id] === 'teardownFailed') {
+          if (!params.retry) continue;
+          retried.push(c.id);
         }
+        enqueue.sendTo(c.id, { type: 'TEARDOWN' });
       }
       // A child told to try again is tearing down, not finished: without this, a retried
       // teardown would end in teardownFailed at once while the child is still working.
@@ -122,12 +127,8 @@ export const podSetup = setup({
       finished: ({ context, event }) => [...context.finished, event.type.slice('xstate.done.actor.'.length)],
       phases: ({ context, event, self }) => {
         const id = event.type.slice('xstate.done.actor.'.length);
-        const child = (self.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown; context?: { undoError?: unknown } } } | undefined>)[id];
-        if (!child) return context.phases;
-        const snap = child.getSnapshot();
-        // Ended after an undo step failed (e.g. a VF left on vfio-pci): not clean, the record stays.
-        const phase = childPhase(snap.value);
-        return { ...context.phases, [id]: phase === 'failed' && snap.context?.undoError ? 'teardownFailed' : phase };
+        const child = (self.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown } } | undefined>)[id];
+        return child ? { ...context.phases, [id]: childPhase(child.getSnapshot().value) } : context.phases;
       },
     }),
     trackChild: assign({
@@ -140,9 +141,13 @@ export const podSetup = setup({
     }),
     childFailed: assign({
       error: ({ context }) => {
-        const bad = (context.resolved?.children ?? []).filter((c) => ['failed', 'interrupted'].includes(context.phases[c.id] ?? ''));
-        return context.error ?? { code: 'INTERFACE_FAILED', step: 'interfaces', message: `interface(s) ${bad.map((c) => c.id).join(', ')} failed; the pod was rolled back` };
+        const bad = (context.resolved?.children ?? []).filter((c) => ['failed', 'interrupted', 'teardownFailed'].includes(context.phases[c.id] ?? ''));
+        return context.error ?? { code: 'INTERFACE_FAILED', step: 'interfaces', message: `interface(s) ${bad.map((c) => c.id).join(', ')} failed` };
       },
+    }),
+    /** How the rollback ended, appended to the setup error (the pod's status shows it). */
+    noteRollback: assign({
+      error: ({ context }, params: { outcome: string }) => context.error && { ...context.error, message: `${context.error.message}; ${params.outcome}` },
     }),
   },
   guards: {
@@ -203,10 +208,16 @@ export const podSupervisorMachine = podSetup.createMachine({
       on: { TEARDOWN: 'tearingDown' },
     },
     rollingBack: {
-      entry: 'teardownChildren',
+      entry: { type: 'teardownChildren', params: { retry: false } },
       on: { 'xstate.snapshot.*': { actions: ['trackChild', 'teardownSettledChild'] } },
-      always: { guard: 'allFinished', target: 'releasingAfterRollback' },
+      always: [
+        { guard: 'allRestored', target: 'releasingAfterRollback', actions: { type: 'noteRollback', params: { outcome: 'the pod was rolled back' } } },
+        // An undo failed: CNI is not released and the record stays, as after a failed teardown.
+        { guard: 'allFinished', target: 'rollbackFailed', actions: { type: 'noteRollback', params: { outcome: 'the rollback is incomplete' } } },
+      ],
     },
+    /** Setup failed and an interface could not be rolled back; TEARDOWN (teardownPod, or a restart) retries. */
+    rollbackFailed: { on: { TEARDOWN: 'tearingDown' } },
     releasingAfterRollback: {
       invoke: {
         src: 'releaseCni',
@@ -226,7 +237,7 @@ export const podSupervisorMachine = podSetup.createMachine({
     /** Setup failed and everything was undone; the error says why. */
     failed: { type: 'final' },
     tearingDown: {
-      entry: 'teardownChildren',
+      entry: { type: 'teardownChildren', params: { retry: true } },
       on: { 'xstate.snapshot.*': { actions: ['trackChild', 'teardownSettledChild'] } },
       always: [
         { guard: 'allRestored', target: 'releasing' },

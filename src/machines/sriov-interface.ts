@@ -5,7 +5,9 @@
 //           waitingVfioDevice → checkingVlan → ready
 // teardown: unbindingVfio → clearingOverride → reprobing → waitingNetdev →
 //           restoringNetns → restoringPf → restored
-// A failed setup step runs the same undo steps (rollingBack) and ends in failed.
+// A failed setup step runs the same undo steps (rollingBack) and ends in failed. An undo
+// step that fails (teardown or rollback) ends in teardownFailed, where TEARDOWN runs the
+// idempotent undo chain again: the VF may still be on vfio-pci, so nothing is final there.
 import { and, assign, not, setup } from 'xstate';
 import { notProvided as notProvidedIn, stepError } from './common.js';
 import type { InterfacePlan } from '../model/plan.js';
@@ -103,6 +105,7 @@ export const sriovSetup = setup({
     /** onError of step `params.step`: keep the cause (the event is that step's error event). */
     setError: assign({ error: ({ event }, params: { step: string }) => stepError(params.step, (event as unknown as ErrorEvt).error) }),
     setUndoError: assign({ undoError: ({ event }, params: { step: string }) => stepError(params.step, (event as unknown as ErrorEvt).error) }),
+    clearUndoError: assign({ undoError: undefined }),
     failMacMismatch: assign({
       error: ({ context, event }) => {
         const seen = (event as unknown as DoneEvt<VfConfig>).output;
@@ -166,6 +169,12 @@ const undo = (kind: UndoKind) =>
     { target: `#sriov.${kind}` },
   ] as const;
 
+/** TEARDOWN in teardownFailed: the whole undo chain again (each step only changes what differs). */
+const retryUndo = [
+  { guard: 'originalWasVfio', target: '#sriov.tearingDown.restoringPf', actions: 'clearUndoError' },
+  { target: '#sriov.tearingDown', actions: 'clearUndoError' },
+] as const;
+
 /** onDone candidates honouring a TEARDOWN that arrived mid-step; `vfio` when the VF may have been found on vfio-pci. */
 const undoIfRequested = (step: string, vfio = true) =>
   [
@@ -185,10 +194,10 @@ const rollBack = (step: string, vfio = true) =>
 /** The undo path; `kind` decides the final state and the prefix in `done`. */
 function undoStates(kind: UndoKind) {
   const end = kind === 'tearingDown' ? '#sriov.restored' : '#sriov.failed';
-  const onUndoError = kind === 'tearingDown' ? '#sriov.teardownFailed' : '#sriov.failed';
   const prefix = kind === 'tearingDown' ? 'teardown' : 'rollback';
   const mark = (s: string) => ({ type: 'markDone', params: { step: `${prefix}:${s}` } }) as const;
-  const onError = (s: string) => ({ target: onUndoError, actions: { type: 'setUndoError', params: { step: `${prefix}:${s}` } } }) as const;
+  // Rollback or teardown: the VF may be left half-way (e.g. on vfio-pci), so both wait for a retry.
+  const onError = (s: string) => ({ target: '#sriov.teardownFailed', actions: { type: 'setUndoError', params: { step: `${prefix}:${s}` } } }) as const;
   return {
     initial: 'unbindingVfio',
     states: {
@@ -437,8 +446,10 @@ export const sriovInterfaceMachine = sriovSetup.createMachine({
     tearingDown: undoStates('tearingDown'),
     rollingBack: undoStates('rollingBack'),
     restored: { type: 'final' },
+    /** Setup failed and nothing is left to undo (rolled back, or failed before any change). */
     failed: { type: 'final' },
-    teardownFailed: { type: 'final' },
+    /** An undo step failed (teardown or rollback): the record stays; TEARDOWN retries. */
+    teardownFailed: { on: { TEARDOWN: retryUndo } },
   },
 });
 

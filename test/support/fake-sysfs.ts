@@ -260,6 +260,7 @@ export class FakeKernel implements SysfsPort {
   readonly writes: SysfsWrite[] = [];
   private readonly fs: Sysfs;
   private readonly pending = new Set<Promise<void>>();
+  private readonly failing: { match: RegExp; times: number; errno: string; value: string | undefined }[] = [];
 
   constructor(readonly tree: FakeSysfsTree, readonly opts: FakeKernelOptions = {}) {
     this.fs = new Sysfs({ sysRoot: tree.sysRoot, devRoot: tree.devRoot });
@@ -299,7 +300,20 @@ export class FakeKernel implements SysfsPort {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
+  /**
+   * The next `times` writes to a path matching `match` (of `value`, if given) fail with
+   * `errno` and change nothing (e.g. vfio-pci refusing to let a device go).
+   */
+  failWrite(match: RegExp, times = 1, errno = 'EBUSY', value?: string): void {
+    this.failing.push({ match, times, errno, value });
+  }
+
   async write(rel: string, value: string): Promise<void> {
+    const f = this.failing.find((x) => x.times > 0 && x.match.test(rel) && (x.value === undefined || x.value === value.trim()));
+    if (f) {
+      f.times--;
+      throw new SysError(f.errno, 'write', `fake kernel: write ${value.trim()} to ${rel} failed (injected)`);
+    }
     // Real file write first: a wrong path fails here as it would on sysfs.
     await this.fs.write(rel, value);
     this.writes.push({ path: rel, value });

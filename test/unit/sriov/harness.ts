@@ -55,9 +55,10 @@ export function input(p: InterfacePlan = plan(), extra: Partial<SriovInput> = {}
 
 export type Snap = SnapshotFrom<ReturnType<typeof provideSriov>>;
 
-const settled = (s: Snap): boolean => s.status !== 'active' || s.matches('ready') || s.matches('interrupted');
+/** Resting: final, or waiting for TEARDOWN (ready, interrupted, teardownFailed). */
+const settled = (s: Snap): boolean => s.status !== 'active' || s.matches('ready') || s.matches('interrupted') || s.matches('teardownFailed');
 
-/** Starts the machine, sends START, waits until ready/interrupted/final. */
+/** Starts the machine, sends START, waits until ready/interrupted/teardownFailed/final. */
 export async function start(io: SriovIo, inp: SriovInput) {
   const actor = createActor(provideSriov(io), { input: inp });
   actor.start();
@@ -66,10 +67,10 @@ export async function start(io: SriovIo, inp: SriovInput) {
   return { actor, snap };
 }
 
-/** Sends TEARDOWN and waits for a final state. */
+/** Sends TEARDOWN and waits for a final state or teardownFailed (where TEARDOWN retries). */
 export async function teardown(actor: Awaited<ReturnType<typeof start>>['actor']): Promise<Snap> {
   actor.send({ type: 'TEARDOWN' });
-  return waitFor(actor, (s) => s.status !== 'active', { timeout: 5000 });
+  return waitFor(actor, (s) => s.status !== 'active' || s.matches('teardownFailed'), { timeout: 5000 });
 }
 
 /** An io whose `method` throws on its nth call; `after` = the effect happened, then it failed (e.g. a lost ack). */

@@ -164,8 +164,10 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
           call.resolve(real);
         }
       }
-      const key = (s: Snap) => JSON.stringify([s.value, s.context.done, s.context.teardownRequested, s.context.error?.code, s.context.undoError?.code]);
-      await waitFor(actor, (s) => key(s) === key(state), { timeout: 3000 });
+      const key = (s: Snap) => JSON.stringify([s.value, setupDone(s), s.context.teardownRequested, s.context.error?.code, s.context.undoError?.code]);
+      await waitFor(actor, (s) => key(s) === key(state), { timeout: 3000 }).catch(() => {
+        throw new Error(`${v.name}: after ${event.type}\n  model: ${key(state)}\n  real:  ${key(actor.getSnapshot())}`);
+      });
     }
     const end = actor.getSnapshot();
     if (end.matches('restored') || (end.matches('failed') && !end.context.undoError)) {
@@ -176,6 +178,13 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
     w.cleanup();
   }
 }
+
+/**
+ * Setup steps of `done` only: no decision reads the undo entries, and a retried undo
+ * (teardownFailed → TEARDOWN) would make them grow without end. The replay compares the same.
+ */
+const setupDone = (s: Snap): string[] => s.context.done.filter((d) => !d.includes(':'));
+const serialize = (s: Snap): string => JSON.stringify([s.value, { ...s.context, done: setupDone(s) }]);
 
 const transitionKey = new Map<TransitionDefinition<any, any>, string>();
 function allTransitions(): Set<string> {
@@ -192,7 +201,7 @@ function allTransitions(): Set<string> {
   return keys;
 }
 
-void test('model-based: shortest paths reach every state and transition; each replays on the wired machine', async () => {
+void test('model-based: shortest paths reach every state and transition; each replays on the wired machine', async (t) => {
   const allStates = new Set(getStateNodes(sriovInterfaceMachine.root).map((n) => n.id));
   const allTrans = allTransitions();
   const seenStates = new Set<string>();
@@ -201,7 +210,7 @@ void test('model-based: shortest paths reach every state and transition; each re
 
   for (const v of await variants()) {
     // (createTestModel refuses machines with invokes; the traversal itself handles them.)
-    const paths = getShortestPaths(sriovInterfaceMachine, { events: eventsFor(v) as never, input: v.input });
+    const paths = getShortestPaths(sriovInterfaceMachine, { events: eventsFor(v) as never, input: v.input, serializeState: serialize });
     assert.ok(paths.length > 0, v.name);
     for (const p of paths) {
       let prev: Snap | undefined;
@@ -223,4 +232,5 @@ void test('model-based: shortest paths reach every state and transition; each re
   assert.deepEqual([...allStates].filter((s) => !seenStates.has(s)), [], 'unvisited states');
   assert.deepEqual([...allTrans].filter((t) => !seenTrans.has(t)), [], 'untaken transitions');
   assert.ok(replayed > 50, `replayed ${replayed} paths`);
+  t.diagnostic(`${allStates.size} states, ${allTrans.size} transitions, ${replayed} paths replayed`);
 });

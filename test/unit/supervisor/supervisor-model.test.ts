@@ -9,7 +9,7 @@
 // (or failing) its io calls, so a child move the real machines cannot make fails the test.
 // Coverage is asserted against the definition (every state node, every transition incl.
 // eventless ones), and so is liveness: from every reachable state a resting state
-// (ready, teardownFailed, failed, gone) is reachable, i.e. no pod waits forever.
+// (ready, teardownFailed, rollbackFailed, failed, gone) is reachable, i.e. no pod waits forever.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes } from '@xstate/graph';
@@ -79,15 +79,17 @@ function movesOf(k: Kid): Move[] {
       case 'adopting': return k.td ? [{ how: 'ok', to: 'tearingDown', td: false }, { how: 'fail', to: 'recovering' }] : [{ how: 'ok', to: 'ready' }, { how: 'fail', to: 'recovering' }];
       case 'ready': return [{ how: 'dhcpLost', to: 'recovering' }, { how: 'vethLost', to: 'failed' }];
       case 'recovering': return k.td ? [{ how: 'ok', to: 'tearingDown', td: false }, { how: 'fail', to: 'failed', td: false }] : [{ how: 'ok', to: 'ready' }, { how: 'fail', to: 'failed' }];
-      case 'rollingBack': return [{ how: 'ok', to: 'failed' }];
+      // An undo step failing in a rollback also ends in failed (with undoError): the pod tells it TEARDOWN again.
+      case 'rollingBack': return [{ how: 'ok', to: 'failed' }, { how: 'fail', to: 'failed' }];
       case 'tearingDown': return [{ how: 'ok', to: 'restored', final: true }, { how: 'fail', to: 'teardownFailed' }];
       default: return [];
     }
   }
   switch (k.phase) {
     case 'settingUp': return k.td ? [{ how: 'ok', to: 'restored', final: true }, { how: 'failFirst', to: 'failed', final: true }] : [{ how: 'ok', to: 'ready' }, { how: 'failFirst', to: 'failed', final: true }, { how: 'failLater', to: 'rollingBack' }];
-    case 'rollingBack': return [{ how: 'ok', to: 'failed', final: true }];
-    case 'tearingDown': return [{ how: 'ok', to: 'restored', final: true }, { how: 'fail', to: 'teardownFailed', final: true }];
+    // An undo step failing (rollback or teardown) leaves the VF half-way: teardownFailed waits for TEARDOWN.
+    case 'rollingBack': return [{ how: 'ok', to: 'failed', final: true }, { how: 'fail', to: 'teardownFailed' }];
+    case 'tearingDown': return [{ how: 'ok', to: 'restored', final: true }, { how: 'fail', to: 'teardownFailed' }];
     default: return [];
   }
 }
@@ -324,7 +326,7 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Abs }[]
 
 // ---- the test ----
 
-const RESTING = ['ready', 'teardownFailed', 'failed', 'gone'];
+const RESTING = ['ready', 'teardownFailed', 'rollbackFailed', 'failed', 'gone'];
 
 void test('model-based: the supervisor with a veth and an SR-IOV child reaches every state and transition, never waits forever, and each path replays on the real machines', async (t) => {
   const allStates = new Set(getStateNodes(podSupervisorMachine.root).map((n) => n.id));
@@ -408,11 +410,11 @@ void test('model-based: the supervisor with a veth and an SR-IOV child reaches e
   assert.deepEqual([...allStates].filter((s) => !seenStates.has(s)), [], 'unvisited states');
   assert.deepEqual([...allTrans].filter((x) => !seenTrans.has(x)), [], 'untaken transitions');
   // The scenarios the issue names all have paths (and were replayed above).
-  for (const e of ['fresh: ready', 'fresh: failed', 'fresh: gone', 'fresh: teardownFailed', 'resume: ready record: ready', 'resume: veth mid-setup: failed', 'resume: VF mid-setup: failed']) assert.ok(ends.has(e), `a path ends in ${e}`);
+  for (const e of ['fresh: ready', 'fresh: failed', 'fresh: gone', 'fresh: teardownFailed', 'fresh: rollbackFailed', 'resume: ready record: ready', 'resume: veth mid-setup: failed', 'resume: VF mid-setup: failed', 'resume: VF mid-setup: rollbackFailed']) assert.ok(ends.has(e), `a path ends in ${e}`);
   t.diagnostic(`${allStates.size} states, ${allTrans.size} transitions, ${graphStates} model states, ${replayed} paths replayed`);
 });
 
-void test('scenarios on the real machines: setup → ready; one child fails → the other rolled back → failed; teardownFailed → retry → gone', async () => {
+void test('scenarios on the real machines: setup → ready; one child fails → the other rolled back → failed; teardownFailed → retry → gone; rollbackFailed → retry → gone', async () => {
   // The same composed model, walked along hand-picked paths (documentation of the key flows).
   const v = VARIANTS[0]!;
   const logic = modelLogic(v);
@@ -439,4 +441,13 @@ void test('scenarios on the real machines: setup → ready; one child fails → 
   await run([{ type: 'SETUP' }, { type: 'DONE' }, { type: 'DONE' }, kid('eth0', 'failLater', 'rollingBack'), kid('net1', 'failFirst', 'failed'), kid('eth0', 'ok', 'failed'), kid('eth0', 'ok', 'restored'), { type: 'DONE' }, { type: 'DONE' }], 'failed');
   // Teardown where the veth cannot be restored, then the retry succeeds.
   await run([...up, { type: 'TEARDOWN' }, kid('net1', 'ok', 'restored'), kid('eth0', 'fail', 'teardownFailed'), { type: 'TEARDOWN' }, kid('eth0', 'ok', 'restored'), { type: 'DONE' }, { type: 'DONE' }], 'gone');
+  // The VF fails late and its own rollback fails too (e.g. stuck on vfio-pci): the pod keeps it
+  // (no CNI DEL, no forget) in rollbackFailed; TEARDOWN retries the VF's undo, then releases.
+  const stuck = [{ type: 'SETUP' }, { type: 'DONE' }, { type: 'DONE' }, kid('eth0', 'ok', 'ready'), kid('net1', 'failLater', 'rollingBack'), kid('net1', 'fail', 'teardownFailed'), kid('eth0', 'ok', 'restored')];
+  const held = await run(stuck, 'rollbackFailed');
+  assert.equal(held.snap.context.error?.code, 'INTERFACE_FAILED');
+  assert.match(held.snap.context.error?.message ?? '', /net1 failed; the rollback is incomplete$/);
+  await run([...stuck, { type: 'TEARDOWN' }, kid('net1', 'ok', 'restored'), { type: 'DONE' }, { type: 'DONE' }], 'gone');
+  // The retry fails again: teardownFailed, and TEARDOWN may try once more.
+  await run([...stuck, { type: 'TEARDOWN' }, kid('net1', 'fail', 'teardownFailed')], 'teardownFailed');
 });
