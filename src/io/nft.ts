@@ -8,9 +8,28 @@ import { isolationScript, parseSpoofCounters, type IsolationRule, type SpoofCoun
 
 export { isolationRuleset, type IsolationRule } from './nft-rules.js';
 
+type NftResult = { ok: boolean; output: string; error: string };
+// libnftables waits for the kernel's acks in select(), which a signal interrupts (a child's
+// SIGCHLD, a profiler's SIGPROF) and nothing restarts: seen as "Interrupted system call"
+// under 50 concurrent setups. Every script here is idempotent: run it again.
+const interrupted = (r: NftResult): boolean => !r.ok && /Interrupted system call/.test(r.error);
+const TRIES = 5;
+
+function nftRun(nsFd: number, text: string): NftResult {
+  let r = native.nftRun(nsFd, text);
+  for (let i = 1; i < TRIES && interrupted(r); i++) r = native.nftRun(nsFd, text);
+  return r;
+}
+
+async function nftRunAsync(nsFd: number, text: string): Promise<NftResult> {
+  let r = await native.nftRunAsync(nsFd, text);
+  for (let i = 1; i < TRIES && interrupted(r); i++) r = await native.nftRunAsync(nsFd, text);
+  return r;
+}
+
 /** Installs the table (replacing one of the same name, so it is idempotent). */
 export function applyIsolation(nsFd: number, r: IsolationRule): void {
-  const res = native.nftRun(nsFd, isolationScript(r));
+  const res = nftRun(nsFd, isolationScript(r));
   if (!res.ok) {
     throw new NetletError('NFT_FAILED', `nftables refused the isolation rules for ${r.bridge}: ${res.error.trim()} (is the kernel's nf_tables bridge family available?)`, { table: r.table });
   }
@@ -18,7 +37,7 @@ export function applyIsolation(nsFd: number, r: IsolationRule): void {
 
 /** Deletes the table; absent is fine. Off the main thread: the kernel waits for an RCU grace period. */
 export async function removeIsolation(nsFd: number, table: string): Promise<void> {
-  const res = await native.nftRunAsync(nsFd, `delete table bridge ${table}`);
+  const res = await nftRunAsync(nsFd, `delete table bridge ${table}`);
   if (!res.ok && !/No such file or directory/.test(res.error)) {
     throw new NetletError('NFT_FAILED', `nftables could not delete table ${table}: ${res.error.trim()}`, { table });
   }
@@ -26,6 +45,6 @@ export async function removeIsolation(nsFd: number, table: string): Promise<void
 
 /** Frames dropped by anti-spoofing, per reason; undefined without the table or its counters. */
 export function readSpoofCounters(nsFd: number, table: string): SpoofCounters | undefined {
-  const res = native.nftRun(nsFd, `list counters table bridge ${table}`);
+  const res = nftRun(nsFd, `list counters table bridge ${table}`);
   return res.ok ? parseSpoofCounters(res.output) : undefined;
 }
