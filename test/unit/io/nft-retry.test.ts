@@ -14,11 +14,11 @@ const rule = { table: 't', bridge: 'nb-eth0', bridgeMac: '02:00:00:00:00:01', br
 void test('an interrupted apply is run again; five interruptions in a row fail with the cause', () => {
   let calls = 0;
   native.nftRun = () => (++calls < 3 ? EINTR : OK);
-  applyIsolation(0, rule as never);
+  applyIsolation(0, rule);
   assert.equal(calls, 3);
   calls = 0;
   native.nftRun = () => (++calls, EINTR);
-  assert.throws(() => applyIsolation(0, rule as never), (e: { code?: string; message: string }) => e.code === 'NFT_FAILED' && /Interrupted system call/.test(e.message));
+  assert.throws(() => applyIsolation(0, rule), (e: { code?: string; message: string }) => e.code === 'NFT_FAILED' && /Interrupted system call/.test(e.message));
   assert.equal(calls, 5);
 });
 
