@@ -1,7 +1,7 @@
 // One pod sandbox at run time: the PodSupervisor machine wired to real io, its durable
 // record, its status and its recent events. The Runtime owns the Pods.
 import { existsSync } from 'node:fs';
-import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { addNetworks, applyDefaultRoutePolicy, delNetworks, mergeDns, normaliseCniResult } from '../cni/index.js';
 import { configFromPlan } from '../dhcp/index.js';
@@ -18,9 +18,10 @@ import { openTapFds, vethKernelIo } from '../io/veth.js';
 import { readSpoofCounters } from '../io/nft.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
 import { SpoofLogLimiter } from './spoof-log.js';
+import { dumpRoutes } from '../io/routes.js';
+import { routeOrder } from '../model/kernel-route.js';
 import type { StateStore } from '../io/state-store.js';
-import { provideVeth } from './veth-wiring.js';
-import { provideSriov } from './sriov-wiring.js';
+import { bindPod, podLogic } from './pod-logic.js';
 import { cniExecOptions, type ResolvedOptions } from './options.js';
 import type { PodNetwork, PodStatus, InterfaceStatus, PodEventRecord } from './types.js';
 
@@ -68,22 +69,22 @@ export class Pod {
   private lastErrors = new Map<string, { code: string; message: string; at: string }>();
   /** The record content last written (without its timestamp). */
   private written: string | undefined;
+  /** The part of the record that outlives a reboot, as last fsync'd. */
+  private synced: string | undefined;
 
   constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
     this.podId = request.podId;
     this.log = deps.log.child({ podId: this.podId });
-    const logic = podSupervisorMachine.provide({
-      actors: {
-        resolvePlan: fromPromise(() => this.resolvePlan()),
-        persist: fromPromise(async () => this.persistNow()),
-        releaseCni: fromPromise(({ input }) => this.releaseCni(input.resolved)),
-        forget: fromPromise(async () => this.forget()),
-        vethInterface: provideVeth(this.vethIo()),
-        sriovInterface: provideSriov(this.sriovIo()),
-      },
-    });
     const resolved = resume?.resolved ? this.withResume(resume.resolved, resume) : undefined;
-    this.actor = createActor(logic, { input: { podId: this.podId, ...(resolved ? { resume: resolved } : {}) } });
+    this.actor = createActor(podLogic(), { input: { podId: this.podId, ...(resolved ? { resume: resolved } : {}) } });
+    bindPod(this.actor.system, {
+      resolvePlan: () => this.resolvePlan(),
+      persistNow: () => this.persistNow(),
+      releaseCni: (r) => this.releaseCni(r),
+      forget: () => this.forget(),
+      vethIo: this.vethIo(),
+      sriovIo: this.sriovIo(),
+    });
     this.actor.subscribe({ next: () => this.observe(), error: (e) => this.log.error({ err: e }, 'pod supervisor crashed') });
     this.actor.start();
   }
@@ -232,7 +233,9 @@ export class Pod {
       }
       const podDns: Dns = r.dns ? { nameservers: r.dns.nameservers, search: r.dns.search ?? [], options: r.dns.options ?? [] } : dns;
       const plan: PodNetworkPlan = { podId: r.podId, interfaces, dns: podDns, ...(r.hostname ? { hostname: r.hostname } : {}) };
-      return { plan, children, cniAdded };
+      // Before any interface is touched: each restore puts its routes back in this order.
+      const order = routeOrder((await dumpRoutes(rt)).routes);
+      return { plan, children, cniAdded, ...(Object.keys(order).length ? { routeOrder: order } : {}) };
     } catch (e) {
       if (cniAdded) await this.releaseCni({ plan: { podId: r.podId, interfaces, dns }, children: [], cniAdded }).catch(() => undefined);
       throw e;
@@ -283,6 +286,7 @@ export class Pod {
   private forget(): void {
     this.deps.store.remove(this.podId);
     this.written = undefined;
+    this.synced = undefined;
   }
 
   private dhcpKey(ifName: string): string {
@@ -303,7 +307,7 @@ export class Pod {
 
   private vethIo(): VethIo {
     const kernel = (): ReturnType<typeof vethKernelIo> =>
-      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing });
+      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, baseline: () => this.context.resolved?.routeOrder ?? {} });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
       this.plan?.interfaces.find((i) => interfaceNames(i.name).bridge === s.bridge);
     const io: VethIo = {
@@ -371,8 +375,13 @@ export class Pod {
     // Every effect and every snapshot asks for a write; only a changed record costs an fsync.
     const key = JSON.stringify(content);
     if (key === this.written) return;
-    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord);
+    // A step's progress survives a SIGKILL without fsync (the page cache stays); a reboot
+    // takes the netns with it. What outlives a reboot is what CNI DEL needs to release the
+    // IPAM of an ADD netlet ran (the request, the plan): fsync'd when it changes.
+    const lasting = resolved.cniAdded ? JSON.stringify([request, content.resolved]) : undefined;
+    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord, { sync: lasting !== this.synced });
     this.written = key;
+    this.synced = lasting;
   }
 
   private observe(): void {

@@ -8,6 +8,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { notProvided as notProvidedIn, stepError, type StepError } from './common.js';
 import type { PodNetworkPlan } from '../model/plan.js';
+import type { RouteOrder } from '../model/kernel-route.js';
 import { vethInterfaceMachine } from './veth-interface.js';
 import { sriovInterfaceMachine } from './sriov-interface.js';
 
@@ -25,6 +26,8 @@ export interface ResolvedPod {
   children: ChildSpec[];
   /** True when netlet ran CNI ADD (so it must run DEL). */
   cniAdded: boolean;
+  /** The pod netns's route order as CNI left it, before any interface was touched. */
+  routeOrder?: RouteOrder;
 }
 
 /** A child machine's state in one word. */
