@@ -35,6 +35,9 @@ export interface DhcpBenchRow {
   /** DORA latency over the sequential exchanges, ms. Undefined when not measured. */
   medianMs?: number;
   p90Ms?: number;
+  p99Ms?: number;
+  /** REQUEST sent → ACK received (the DORA's second half). */
+  ackMedianMs?: number;
   /** DISCOVER -> OFFER, ms. */
   offerMedianMs?: number;
   exchanges?: number;
@@ -101,7 +104,7 @@ async function measure(server: string, c: WireClient, o: Required<Pick<DhcpBench
   const doraPerSecond = done / ((performance.now() - t0) / 1000);
   return {
     server,
-    ...(latency ? { medianMs: round(quantile(totals, 0.5)), p90Ms: round(quantile(totals, 0.9)), offerMedianMs: round(quantile(offers, 0.5)), exchanges: totals.length } : {}),
+    ...(latency ? { medianMs: round(quantile(totals, 0.5)), p90Ms: round(quantile(totals, 0.9)), p99Ms: round(quantile(totals, 0.99)), offerMedianMs: round(quantile(offers, 0.5)), ackMedianMs: round(quantile(totals.map((t, i) => t - offers[i]!), 0.5)), exchanges: totals.length } : {}),
     failures,
     doraPerSecond: round(doraPerSecond, 1),
   };
@@ -121,10 +124,10 @@ function serverConfig(): DhcpServerConfig {
   };
 }
 
-async function withNetlet<T>(srv: Netns, bridge: string, rateLimit: RateLimit | undefined, fn: () => Promise<T>): Promise<T> {
+async function withNetlet<T>(srv: Netns, bridge: string, rateLimit: RateLimit | false | undefined, fn: () => Promise<T>): Promise<T> {
   const pool = new DhcpPool(1);
   try {
-    await pool.serve({ key: 'bench/eth0', netnsPath: srv.path, bridge, config: serverConfig(), ...(rateLimit ? { rateLimit } : {}) });
+    await pool.serve({ key: 'bench/eth0', netnsPath: srv.path, bridge, config: serverConfig(), ...(rateLimit !== undefined ? { rateLimit } : {}) });
     return await fn();
   } finally {
     await pool.close();
@@ -196,7 +199,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions = {}): Promise<DhcpBen
     const c = client;
 
     const rows: DhcpBenchRow[] = [];
-    rows.push(await withNetlet(srv, bridge, { ratePerSecond: 1e9, burst: 1e9 }, () => measure('netlet', c, o, true)));
+    rows.push(await withNetlet(srv, bridge, false, () => measure('netlet, rateLimit false', c, o, true)));
     rows.push(await withDnsmasq(srv, bridge, dir, () => measure('dnsmasq', c, o, true)));
     rows.push(await withNetlet(srv, bridge, DEFAULT_RATE_LIMIT, () => measure(`netlet, default limit ${DEFAULT_RATE_LIMIT.ratePerSecond}/s burst ${DEFAULT_RATE_LIMIT.burst}`, c, o, false)));
 
@@ -211,9 +214,9 @@ export async function runDhcpBench(opts: DhcpBenchOptions = {}): Promise<DhcpBen
 
     const fmt = (x: number | undefined, w: number): string => (x === undefined ? '—' : String(x)).padStart(w);
     log(`DHCP: DORA latency over ${o.exchanges} sequential exchanges, DORAs/s back to back for ${o.seconds} s, one MAC`);
-    log(`${'server'.padEnd(40)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)} ${'offer ms'.padStart(9)} ${'DORA/s'.padStart(9)} ${'fail'.padStart(6)}`);
+    log(`${'server'.padEnd(40)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'offer ms'.padStart(9)} ${'ack ms'.padStart(9)} ${'DORA/s'.padStart(9)} ${'fail'.padStart(6)}`);
     for (const r of rows) {
-      log(`${r.server.padEnd(40)} ${fmt(r.medianMs, 10)} ${fmt(r.p90Ms, 9)} ${fmt(r.offerMedianMs, 9)} ${fmt(r.doraPerSecond, 9)} ${fmt(r.failures, 6)}`);
+      log(`${r.server.padEnd(40)} ${fmt(r.medianMs, 10)} ${fmt(r.p90Ms, 9)} ${fmt(r.p99Ms, 9)} ${fmt(r.offerMedianMs, 9)} ${fmt(r.ackMedianMs, 9)} ${fmt(r.doraPerSecond, 9)} ${fmt(r.failures, 6)}`);
     }
     log(`netlet/dnsmasq: median latency x${ratios.medianLatency}, p90 latency x${ratios.p90Latency}, DORA/s x${ratios.doraPerSecond}`);
     if (opts.out) {
