@@ -2,7 +2,9 @@
 // every table, which kernel routes existed, the order of routes it shares), taken away
 // and put back exactly. The link-local IPv6 address stays: removing it and adding it back
 // would put its routes behind other interfaces' and change their order.
-import { isErrno } from '../model/errors.js';
+import { isErrno, SysError } from '../model/errors.js';
+import { ipv4Network, parseCidr } from '../model/ip.js';
+import { ipv6Network } from '../model/ipv6.js';
 import {
   RT_TABLE_MAIN, RTPROT_KERNEL, RTPROT_RA, routeDevs, routeId, routeOrder, routeOrderFor, routeUses,
   type KernelAddress, type KernelRoute, type LegacyRoute, type RouteOrder,
@@ -62,14 +64,16 @@ export async function stripIface(rt: Rtnl, ifName: string, s: { addresses: Kerne
 /** Puts addresses and routes back, routes in their recorded order; serialised per netns. */
 export async function restoreIface(rt: Rtnl, ifName: string, s: { addresses: KernelAddress[]; routes: (KernelRoute | LegacyRoute)[]; kernelRoutes?: string[]; order?: RouteOrder }): Promise<void> {
   await rt.exclusive(async () => {
-    const l = await rt.mustLink(ifName);
+    const all = await rt.links();
+    const l = all.find((x) => x.name === ifName);
+    if (!l) throw new SysError('ENODEV', 'rtnetlink getLink', `no link named ${ifName} in ${rt.netns.path}`, { name: ifName });
+    const links = new Map(all.map((x) => [x.name, x.index]));
     const v4 = s.addresses.filter((a) => !a.address.includes(':'));
     // The kernel lists IPv6 addresses newest first: add them oldest first.
     const v6 = s.addresses.filter((a) => a.address.includes(':')).reverse();
     for (const a of [...v4, ...v6]) {
       await ignore(rt.addAddress(l.index, a.address, { ...(a.broadcast ? { broadcast: a.broadcast } : {}), ...(a.flags ? { flags: a.flags } : {}) }), 'EEXIST');
     }
-    const links = new Map((await rt.links()).map((x) => [x.name, x.index]));
     const routes = s.routes.map((r) => asKernelRoute(r, ifName));
     for (const r of [...routes.filter((r) => !viaGateway(r)), ...routes.filter(viaGateway)]) {
       try {
@@ -80,13 +84,25 @@ export async function restoreIface(rt: Rtnl, ifName: string, s: { addresses: Ker
         if (!(elsewhere && isErrno(e, 'ENETUNREACH', 'ENODEV', 'EINVAL'))) throw e;
       }
     }
-    if (s.kernelRoutes) {
-      // Adding an address makes its prefix route: remove those CNI's plugins had removed (sbr).
+    // Adding an address makes its prefix route: remove those CNI's plugins had removed (sbr).
+    // Only then is the kernel asked (a dump waits for the rtnl lock behind other pods' work).
+    if (s.kernelRoutes && prefixRouteIds(ifName, s.addresses).some((id) => !s.kernelRoutes!.includes(id))) {
       const had = new Set(s.kernelRoutes);
       const made = (await dumpRoutes(rt)).routes.filter((r) => isKernelMade(r) && routeUses(r, ifName) && !had.has(routeId(r)));
       for (const r of made) await delKernelRoute(rt, r, links);
     }
     if (s.order) await reorderRoutes(rt, s.order);
+  });
+}
+
+/** The main-table routes the kernel makes for these addresses (what routeId calls them). */
+function prefixRouteIds(dev: string, addresses: KernelAddress[]): string[] {
+  return addresses.flatMap((a) => {
+    const c = parseCidr(a.address);
+    const full = c?.family === 4 ? 32 : 128;
+    if (!c || c.prefixLength === full || a.flags?.includes('noprefixroute')) return [];
+    const net = c.family === 4 ? ipv4Network(c.address, c.prefixLength) : ipv6Network(c.address, c.prefixLength);
+    return [routeId({ family: c.family, table: RT_TABLE_MAIN, dst: `${net}/${c.prefixLength}`, type: 1, protocol: RTPROT_KERNEL, scope: 253, dev, ...(c.family === 6 ? { metric: 256 } : {}) })];
   });
 }
 

@@ -121,14 +121,16 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
     },
 
     async restore({ record }) {
-      const l = await rt.link(record.ifName);
+      // One dump for the veth and lo: under load every request waits for the rtnl lock.
+      const links = await rt.links();
+      const l = links.find((x) => x.name === record.ifName);
       // The veth went with its pod: nothing is left to restore.
       if (!l) return;
       if (l.master) await ignore(rt.setMaster(l.index, 0), 'ENODEV');
       if (l.mac !== record.mac) await rt.setMac(l.index, record.mac);
       if (l.mtu !== record.mtu) await rt.setMtu(l.index, record.mtu);
       if (l.up !== record.up) await rt.setUp(l.index, record.up);
-      const lo = await rt.link('lo');
+      const lo = links.find((x) => x.name === 'lo');
       if (lo && lo.up && !record.loUp) {
         // Setup brought lo up; the kernel then added 127.0.0.1 and ::1: take all back.
         await rt.setUp(lo.index, false);
