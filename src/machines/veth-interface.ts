@@ -131,16 +131,34 @@ function undoStates(kind: UndoKind) {
   const step = (s: string, src: 'stopDhcp' | 'unisolate' | 'unplumb' | 'restore', next: unknown, input: (c: VethContext) => unknown) => ({
     invoke: { id: `${prefix}.${s}`, src, input: ({ context }: Ctx) => input(context), onDone: next, onError: fail(s) },
   });
+  const next = kind === 'rollingBack' ? 'restoring' : [{ guard: 'hasRecord', target: 'restoring' }, { target: end }];
   return {
     initial: 'stoppingDhcp',
     states: {
-      stoppingDhcp: step('stoppingDhcp', 'stopDhcp', { target: 'unisolating', actions: mark('stoppingDhcp') }, (c) => ({ settings: c.settings })),
-      unisolating: step('unisolating', 'unisolate', { target: 'unplumbing', actions: mark('unisolating') }, (c) => ({ settings: c.settings })),
-      // A rollback always has the record (capture came first); a resumed teardown may not.
-      unplumbing: step('unplumbing', 'unplumb', kind === 'rollingBack' ? { target: 'restoring', actions: mark('unplumbing') } : [
-        { guard: 'hasRecord', target: 'restoring', actions: mark('unplumbing') },
-        { target: end, actions: mark('unplumbing') },
-      ], (c) => ({ settings: c.settings, ifName: c.ifName })),
+      stoppingDhcp: step('stoppingDhcp', 'stopDhcp', { target: 'unwiring', actions: mark('stoppingDhcp') }, (c) => ({ settings: c.settings })),
+      // The nft table and the links go at once: each deletion waits for its own RCU grace
+      // period in the kernel (docs/performance.md), and neither needs the other gone.
+      unwiring: {
+        type: 'parallel',
+        states: {
+          table: {
+            initial: 'unisolating',
+            states: {
+              unisolating: step('unisolating', 'unisolate', { target: 'done', actions: mark('unisolating') }, (c) => ({ settings: c.settings })),
+              done: { type: 'final' },
+            },
+          },
+          links: {
+            initial: 'unplumbing',
+            states: {
+              unplumbing: step('unplumbing', 'unplumb', { target: 'done', actions: mark('unplumbing') }, (c) => ({ settings: c.settings, ifName: c.ifName })),
+              done: { type: 'final' },
+            },
+          },
+        },
+        // A rollback always has the record (capture came first); a resumed teardown may not.
+        onDone: next,
+      },
       restoring: step('restoring', 'restore', { target: end, actions: mark('restoring') }, (c) => ({ record: c.record! })),
     },
   } as const;

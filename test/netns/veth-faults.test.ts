@@ -4,14 +4,14 @@
 // "crash" at any point of setup, resumed as the durable-state layer would, tears down clean.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createActor } from 'xstate';
+import { createActor, waitFor } from 'xstate';
 import { provideVeth } from '../../src/actors/veth-wiring.js';
 import { vethKernelIo } from '../../src/io/veth.js';
 import type { Rtnl } from '../../src/io/rtnl.js';
 import { MAX_ATTEMPTS, VETH_SETUP_STEPS, VETH_UNDO_STEPS, type VethIo } from '../../src/machines/veth-interface.js';
 import { SysError } from '../../src/model/errors.js';
 import { waitUp } from '../support/netns.js';
-import { assertSameNetns, makePod, netnsSnapshot, startVeth, teardownVeth, type PodRig, type VethSnap } from './veth-rig.js';
+import { assertSameNetns, makePod, netnsSnapshot, undoSteps, startVeth, teardownVeth, type PodRig, type VethSnap } from './veth-rig.js';
 import type { NetnsView } from '../support/netns-view.js';
 
 const SETUP_METHOD: Record<(typeof VETH_SETUP_STEPS)[number], keyof VethIo> = {
@@ -90,7 +90,7 @@ void test('a fault at each setup step (before or after its effect) rolls back ex
         const { io } = failing(r.io, SETUP_METHOD[step], when, (n) => (n === 1 ? new SysError('EIO', `injected ${step}`) : undefined));
         const { actor, snap } = await startVeth(io, r.input(ifIndex));
         assertFailedWith(snap, 'EIO', step);
-        const rolled = snap.context.done.filter((d) => d.startsWith('rollback:'));
+        const rolled = undoSteps(snap.context.done, 'rollback');
         // A failed capture changed nothing: no rollback; later steps run the whole undo chain.
         assert.deepEqual(rolled, step === 'capturing' ? [] : VETH_UNDO_STEPS.map((s) => `rollback:${s}`), what);
         await assertSameNetns(r.pod, before, what);
@@ -244,7 +244,8 @@ void test('a crash anywhere in setup (or teardown), resumed from the durable sta
   td.send({ type: 'START' });
   td.send({ type: 'TEARDOWN' });
   await hit;
-  const savedTd = td.getSnapshot();
+  // The table goes at the same time as the links: wait for it, then "crash" with unplumb unanswered.
+  const savedTd = await waitFor(td, (x) => x.context.done.includes('teardown:unisolating'), { timeout: 10_000 });
   td.stop();
   assert.ok(savedTd.context.done.includes('teardown:unisolating') && !savedTd.context.done.includes('teardown:unplumbing'));
   await resumeAndTearDown(r, savedTd, before, 'crash in teardown (unplumbing)');

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import { provideVeth } from '../../src/actors/veth-wiring.js';
+import { VETH_UNDO_STEPS } from '../../src/machines/veth-interface.js';
 import { addNetworkList, type AddResult } from '../../src/cni/list-ops.js';
 import { toConfigList } from '../../src/cni/config.js';
 import { configFromPlan } from '../../src/dhcp/config.js';
@@ -150,6 +151,14 @@ export async function makePod(t: AfterHook, opts: PodOptions): Promise<PodRig> {
 }
 
 // ---- snapshots ----
+
+/**
+ * The undo steps in `done` in the chain's order: the nft table and the links are deleted at
+ * once (unisolating and unplumbing finish in either order).
+ */
+export const undoSteps = (done: string[], prefix: 'teardown' | 'rollback'): string[] =>
+  done.filter((d) => d.startsWith(`${prefix}:`)).sort((a, b) => UNDO_ORDER.indexOf(a.slice(prefix.length + 1)) - UNDO_ORDER.indexOf(b.slice(prefix.length + 1)));
+const UNDO_ORDER: readonly string[] = VETH_UNDO_STEPS;
 
 /** The strict view of test/support/netns-view.ts (kept under the names the veth tests use). */
 export const netnsSnapshot = settledNetnsView;

@@ -54,7 +54,8 @@ void test('veth: known edges, nesting and finals in Mermaid', () => {
     '    [*] --> capturing_running',
     '    capturing_running --> capturing_backingOff : error(capture) [retriable]',
     '    capturing_backingOff --> capturing_running : after backoff',
-    '    tearingDown_unplumbing --> tearingDown_restoring : done(unplumb) [hasRecord]',
+    '    tearingDown_unwiring --> tearingDown_restoring : done [hasRecord]',
+    '        tearingDown_unwiring_links_unplumbing --> tearingDown_unwiring_links_done : done(unplumb)',
   ]) assert.ok(mm.split('\n').includes(line), `missing: ${line}`);
   assert.equal((mm.match(/\{$/gm) ?? []).length, (mm.match(/^\s*\}$/gm) ?? []).length, 'balanced composites');
 });
