@@ -72,6 +72,16 @@ export const setupRequestSchema = z.object({
 
 export type SetupRequest = z.input<typeof setupRequestSchema>;
 
+export const attachRequestSchema = z.object({
+  ifName: z.string().min(1).max(15).regex(/^[^/:\s]+$/, 'must be a Linux interface name (no / : or spaces)'),
+  network: z.string().min(1).optional(),
+  cniResult: z.unknown().optional(),
+  /** Multus `default-route`: gateways of the default route this network takes; marks it the owner. */
+  defaultRoute: z.array(z.string().min(1)).optional(),
+}).refine((r) => r.network !== undefined || r.cniResult !== undefined, { message: 'give network (netlet runs CNI ADD) or cniResult (the caller ran it)', path: ['network'] });
+
+export type AttachInterfaceRequest = z.input<typeof attachRequestSchema>;
+
 export class InvalidRequestError extends NetletError {}
 
 /** Parses with `schema`, or throws InvalidRequestError naming the first bad field. */

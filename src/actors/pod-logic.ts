@@ -3,7 +3,8 @@
 // closures, ~150 KiB of heap (measured with heap snapshots, docs/performance.md). Each
 // pod's effects are found through the actor system its supervisor runs in instead.
 import { fromPromise, type ActorSystem } from 'xstate';
-import { podSupervisorMachine, type ResolvedPod } from '../machines/pod-supervisor.js';
+import { podSupervisorMachine, type AttachRequest, type ChildSpec, type ResolvedPod } from '../machines/pod-supervisor.js';
+import type { InterfacePlan } from '../model/plan.js';
 import { vethInterfaceMachine } from '../machines/veth-interface.js';
 import { sriovInterfaceMachine } from '../machines/sriov-interface.js';
 import { VETH_IO_METHODS, type VethIo } from '../machines/veth-contract.js';
@@ -19,6 +20,8 @@ export interface PodEffects {
   persistNow(): void;
   releaseCni(resolved: ResolvedPod | undefined): Promise<void>;
   forget(): void;
+  resolveAttach(request: AttachRequest): Promise<{ iface: InterfacePlan; child: ChildSpec }>;
+  releaseAttach(r: { ifName: string; network?: string; cniAdded: boolean }): Promise<void>;
   vethIo: VethIo;
   sriovIo: SriovIo;
 }
@@ -41,6 +44,8 @@ function provide() {
       persist: fromPromise(async ({ system }) => effectsOf(system).persistNow()),
       releaseCni: fromPromise(({ input, system }) => effectsOf(system).releaseCni(input.resolved)),
       forget: fromPromise(async ({ system }) => effectsOf(system).forget()),
+      resolveAttach: fromPromise(({ input, system }) => effectsOf(system).resolveAttach(input.request)),
+      releaseAttach: fromPromise(({ input, system }) => effectsOf(system).releaseAttach(input)),
       vethInterface: vethInterfaceMachine.provide({ actors: promiseActorsVia<VethIo>(VETH_IO_METHODS, (s) => effectsOf(s).vethIo) }),
       sriovInterface: sriovInterfaceMachine.provide({ actors: promiseActorsVia<SriovIo>(SRIOV_IO_METHODS, (s) => effectsOf(s).sriovIo) }),
     },

@@ -9,7 +9,7 @@ import { renderCloudInit } from '../cloudinit/index.js';
 import { NetletError } from '../model/errors.js';
 import { bridgeAddressFor, bridgeMacFor, interfaceNames } from '../model/names.js';
 import type { Dns, InterfacePlan, PodNetworkPlan } from '../model/plan.js';
-import { podPhase, podSupervisorMachine, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
+import { podPhase, podSupervisorMachine, type AttachRequest, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
 import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
@@ -23,7 +23,10 @@ import { routeOrder } from '../model/kernel-route.js';
 import type { StateStore } from '../io/state-store.js';
 import { bindPod, podLogic } from './pod-logic.js';
 import { cniExecOptions, type ResolvedOptions } from './options.js';
-import type { PodNetwork, PodStatus, InterfaceStatus, PodEventRecord } from './types.js';
+import { interfaceKind } from './interface-kind.js';
+import { releaseAttachment, resolveAttachment, type AttachEnv } from './pod-attach.js';
+import { delAttachment } from '../cni/index.js';
+import type { PodInterface, PodNetwork, PodStatus, InterfaceStatus, PodEventRecord } from './types.js';
 
 export interface PodRequest {
   podId: string;
@@ -82,6 +85,8 @@ export class Pod {
       persistNow: () => this.persistNow(),
       releaseCni: (r) => this.releaseCni(r),
       forget: () => this.forget(),
+      resolveAttach: (req) => resolveAttachment(this.attachEnv(), req, (i) => bridgeAddressFor(i)),
+      releaseAttach: (r) => releaseAttachment(this.attachEnv(), r),
       vethIo: this.vethIo(),
       sriovIo: this.sriovIo(),
     });
@@ -139,6 +144,54 @@ export class Pod {
     }
     this.rt?.close();
     this.rt = undefined;
+  }
+
+  /**
+   * Adds one interface to the ready pod (hot-plug); resolves once DHCP serves it. A failure
+   * undoes that interface alone (the pod stays ready) and rejects with the cause.
+   */
+  async attach(req: AttachRequest): Promise<PodInterface> {
+    this.mustBeReady('attach an interface to');
+    if (this.context.resolved!.children.some((c) => c.id === req.ifName)) {
+      throw new NetletError('IFNAME_IN_USE', `pod ${this.podId} already has an interface ${req.ifName}; detach it first or pick another ifName`, { ifName: req.ifName });
+    }
+    const s = await this.change({ type: 'ATTACH', request: req });
+    const out = s.context.lastChange;
+    if (out?.op === 'attach' && out.ifName === req.ifName && out.outcome === 'done') return this.network([req.ifName]).interfaces[0]!;
+    const why = out?.error ? `${out.error.message}` : 'unknown cause';
+    const what = out?.outcome === 'incomplete' ? 'its undo is incomplete (the interface stays in the pod; detach it to retry)' : 'it was rolled back, the pod\'s other interfaces are untouched';
+    throw new NetletError(out?.error?.code ?? 'ATTACH_FAILED', `pod ${this.podId}: attach of ${req.ifName} failed: ${why}; ${what}`, { ifName: req.ifName, outcome: out?.outcome });
+  }
+
+  /** Removes one interface (hot-unplug). Idempotent: an interface the pod does not have resolves. */
+  async detach(ifName: string): Promise<void> {
+    if (!this.context.resolved?.children.some((c) => c.id === ifName)) return;
+    this.mustBeReady('detach an interface from');
+    const s = await this.change({ type: 'DETACH', ifName });
+    const out = s.context.lastChange;
+    if (out?.op === 'detach' && out.outcome === 'done') return;
+    throw new NetletError(out?.error?.code ?? 'DETACH_FAILED', `pod ${this.podId}: detach of ${ifName} is incomplete: ${out?.error?.message ?? 'unknown cause'}; call detachInterface again`, { ifName });
+  }
+
+  private mustBeReady(what: string): void {
+    const phase = this.phase;
+    if (phase !== 'ready' && phase !== 'degraded') throw new NetletError('POD_NOT_READY', `cannot ${what} pod ${this.podId}: it is ${phase}, not ready`, { phase });
+  }
+
+  /** Sends ATTACH/DETACH and waits until the pod is back at rest. */
+  private async change(e: { type: 'ATTACH'; request: AttachRequest } | { type: 'DETACH'; ifName: string }) {
+    this.actor.send(e);
+    const top = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
+    return waitFor(this.actor, (x) => top(x.value) !== 'attaching' && top(x.value) !== 'detaching', { timeout: Infinity });
+  }
+
+  private attachEnv(): AttachEnv {
+    const r = this.request;
+    return {
+      podId: this.podId, netnsPath: r.netnsPath, opts: this.deps.opts, log: this.log, rtnl: () => this.rtnl(), resolved: this.context.resolved!,
+      ...(r.podName ? { podName: r.podName } : {}), ...(r.podNamespace ? { podNamespace: r.podNamespace } : {}),
+      childFor: (iface, kind, index) => (kind === 'veth' ? this.vethChild(iface, index) : this.sriovChild(iface)),
+    };
   }
 
   /** Stops the actors without touching the kernel (runtime close; the next start adopts). */
@@ -214,21 +267,7 @@ export class Pod {
     try {
       const children: ChildSpec[] = [];
       for (const [i, iface] of interfaces.entries()) {
-        const link = await rt.link(iface.name);
-        let kind: 'veth' | 'sriov';
-        if (iface.pciID) kind = 'sriov';
-        else if (!link) throw new NetletError('INTERFACE_MISSING', `CNI reported ${iface.name} but the pod netns has no such link`);
-        else if (link.kind === 'veth') kind = 'veth';
-        else if (link.parentBus === 'pci' && link.parentDev && existsSync(`${opts.sysfsRoot}/bus/pci/devices/${link.parentDev}/physfn`)) {
-          kind = 'sriov';
-          iface.pciID = link.parentDev;
-        } else {
-          throw new NetletError('UNSUPPORTED_INTERFACE', `${iface.name} is a ${link.kind ?? 'physical'} link; netlet takes veth interfaces and SR-IOV VFs`);
-        }
-        if (link) {
-          iface.mac ??= link.mac;
-          iface.mtu ??= link.mtu;
-        }
+        const kind = await interfaceKind(rt, iface, opts.sysfsRoot);
         children.push(kind === 'veth' ? this.vethChild(iface, i) : this.sriovChild(iface));
       }
       const podDns: Dns = r.dns ? { nameservers: r.dns.nameservers, search: r.dns.search ?? [], options: r.dns.options ?? [] } : dns;
@@ -265,12 +304,15 @@ export class Pod {
 
   /** Child inputs with what the record says each had done (adoption after a restart). */
   private withResume(resolved: ResolvedPod, rec: PodRecord): ResolvedPod {
+    const resumed = <C extends ChildSpec>(c: C): C => {
+      const r = rec.interfaces[c.id];
+      return { ...c, input: { ...(c.input as object), resume: { done: r?.done ?? [], ...(r?.record ? { record: r.record } : {}), ...(r?.vfioDevice ? { vfioDevice: r.vfioDevice } : {}) } } };
+    };
+    const ch = resolved.change;
     return {
       ...resolved,
-      children: resolved.children.map((c) => {
-        const r = rec.interfaces[c.id];
-        return { ...c, input: { ...(c.input as object), resume: { done: r?.done ?? [], ...(r?.record ? { record: r.record } : {}), ...(r?.vfioDevice ? { vfioDevice: r.vfioDevice } : {}) } } };
-      }),
+      children: resolved.children.map(resumed),
+      ...(ch ? { change: { ...ch, ...(ch.child ? { child: resumed(ch.child as ChildSpec) } : {}) } } : {}),
     };
   }
 
@@ -279,8 +321,17 @@ export class Pod {
   }
 
   private async releaseCni(resolved: ResolvedPod | undefined): Promise<void> {
-    if (!resolved?.cniAdded) return;
-    await delNetworks({ podId: this.podId, netnsPath: this.request.netnsPath, ...this.cniExec() });
+    if (!resolved) return;
+    if (resolved.cniAdded) {
+      await delNetworks({ podId: this.podId, netnsPath: this.request.netnsPath, ...this.cniExec() });
+      return;
+    }
+    // A pod set up from a given result: only what netlet attached itself is DELed.
+    const own = [
+      ...resolved.children.filter((c) => c.cniAdded).map((c) => ({ ifName: c.id })),
+      ...(resolved.change?.op === 'attach' && resolved.change.network ? [{ ifName: resolved.change.ifName, network: resolved.change.network }] : []),
+    ];
+    for (const o of own) await delAttachment({ podId: this.podId, netnsPath: this.request.netnsPath, ...o, ...this.cniExec() });
   }
 
   private forget(): void {
@@ -308,10 +359,13 @@ export class Pod {
   private vethIo(): VethIo {
     const kernel = (): ReturnType<typeof vethKernelIo> =>
       vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, baseline: () => this.context.resolved?.routeOrder ?? {} });
+    // An attached interface's routes were not there when the pod's order was taken: its capture takes the netns's order now.
+    const attachedKernel = (): ReturnType<typeof vethKernelIo> =>
+      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
-      this.plan?.interfaces.find((i) => interfaceNames(i.name).bridge === s.bridge);
+      [...(this.plan?.interfaces ?? []), ...(this.context.resolved?.change?.iface ? [this.context.resolved.change.iface] : [])].find((i) => interfaceNames(i.name).bridge === s.bridge);
     const io: VethIo = {
-      capture: (r) => kernel().capture(r),
+      capture: (r) => (this.context.resolved?.change?.child?.id === r.ifName ? attachedKernel() : kernel()).capture(r),
       strip: (r) => kernel().strip(r),
       plumb: (r) => kernel().plumb(r),
       isolate: (r) => kernel().isolate(r),
@@ -431,7 +485,8 @@ export class Pod {
     const interfaces: InterfaceStatus[] = (snap.context.resolved?.children ?? []).map((c) => {
       const s = children[c.id];
       const iface = snap.context.resolved!.plan.interfaces.find((i) => i.name === c.id);
-      const st: InterfaceStatus = { name: c.id, kind: c.kind === 'veth' ? 'tap' : 'sriov', state: s ? stateName(s.value) : 'pending' };
+      const st: InterfaceStatus = { name: c.id, kind: c.kind === 'veth' ? 'tap' : 'sriov', state: s ? stateName(s.value) : snap.context.phases[c.id] === 'restored' ? 'restored' : 'pending' };
+      if (c.attachedAt) st.attachedAt = c.attachedAt;
       const err = this.lastErrors.get(c.id);
       if (err && s && ['failed', 'teardownFailed', 'recovering'].includes(st.state)) st.error = err.message;
       if (err) st.lastError = err;
@@ -452,16 +507,24 @@ export class Pod {
       }
       return st;
     });
-    return { podId: this.podId, phase: this.phase, interfaces, ...(snap.context.error ? { error: snap.context.error.message } : {}) };
+    const lc = snap.context.lastChange;
+    return {
+      podId: this.podId, phase: this.phase, interfaces,
+      ...(snap.context.error ? { error: snap.context.error.message } : {}),
+      ...(lc ? { lastChange: { op: lc.op, interface: lc.ifName, outcome: lc.outcome, ...(lc.error ? { error: lc.error.message } : {}) } } : {}),
+    };
   }
 
-  /** What the VM runtime needs: TAP fds (fresh ones on every call) or PCI addresses, and cloud-init. */
-  network(): PodNetwork {
+  /** What the VM runtime needs: TAP fds (fresh ones on every call) or PCI addresses, and cloud-init. `only`: these interfaces. */
+  network(only?: string[]): PodNetwork {
     const resolved = this.context.resolved!;
     const plan = resolved.plan;
     const children = this.childContexts();
     const out: PodNetwork['interfaces'] = [];
     for (const c of resolved.children) {
+      if (only && !only.includes(c.id)) continue;
+      // Restored (a detach whose CNI DEL failed): nothing left for the VM.
+      if (this.context.phases[c.id] === 'restored') continue;
       const iface = plan.interfaces.find((i) => i.name === c.id)!;
       const ips = iface.ips.map((ip) => ({ address: `${ip.address}/${ip.prefixLength}`, ...(ip.gateway ? { gateway: ip.gateway } : {}) }));
       if (c.kind === 'veth') {
@@ -523,5 +586,7 @@ const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 
 
 /** Records keep child inputs without resume data (that lives in `interfaces`). */
 function stripResume(r: ResolvedPod): ResolvedPod {
-  return { ...r, children: r.children.map((c) => { const { resume: _r, ...input } = c.input as { resume?: unknown }; return { ...c, input }; }) };
+  const strip = <C extends { input: unknown }>(c: C): C => { const { resume: _r, ...input } = c.input as { resume?: unknown }; return { ...c, input }; };
+  const ch = r.change;
+  return { ...r, children: r.children.map(strip), ...(ch ? { change: { ...ch, ...(ch.child ? { child: strip(ch.child) } : {}) } } : {}) };
 }

@@ -8,14 +8,22 @@ import { delNetworks, gcNetworkList, listAttachments, loadNetworkConfigs } from 
 import { DhcpPool } from '../io/dhcp-pool.js';
 import { StateStore } from '../io/state-store.js';
 import { createHostSriovIo } from '../io/sriov/index.js';
-import { cniExecOptions, runtimeOptionsSchema, setupRequestSchema, validate, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
+import { attachRequestSchema, cniExecOptions, runtimeOptionsSchema, setupRequestSchema, validate, type AttachInterfaceRequest, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
-import type { PodEventRecord, PodNetwork, PodStatus } from './types.js';
+import type { PodEventRecord, PodInterface, PodNetwork, PodStatus } from './types.js';
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
 
 export interface Runtime {
   setupPod(req: SetupRequest): Promise<PodNetwork>;
   teardownPod(podId: string): Promise<void>;
+  /**
+   * Adds one interface to a ready pod: CNI ADD of `network` (a name in cni.confDir) or the
+   * caller's raw result for it (`cniResult`, any accepted version). Resolves once DHCP
+   * serves it; a failure undoes that interface only and rejects.
+   */
+  attachInterface(podId: string, req: AttachInterfaceRequest): Promise<PodInterface>;
+  /** Removes one interface (DHCP stopped, veth restored or VF returned, CNI DEL if netlet ran ADD). Idempotent. */
+  detachInterface(podId: string, ifName: string): Promise<void>;
   getPod(podId: string): PodStatus | undefined;
   listPods(): PodStatus[];
   /** Recent state transitions of a pod (bounded). */
@@ -105,7 +113,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (!existsSync(rec.request.netnsPath)) {
       l.warn({ netns: rec.request.netnsPath }, 'pod netns is gone: releasing what netlet held for it');
     }
-    if ((rec.phase === 'ready' || rec.phase === 'degraded') && existsSync(rec.request.netnsPath)) {
+    // attaching/detaching: the pod was ready; adoption undoes the attach or finishes the detach.
+    if (['ready', 'degraded', 'attaching', 'detaching'].includes(rec.phase) && existsSync(rec.request.netnsPath)) {
       pods.set(rec.podId, pod);
       try {
         await pod.setup();
@@ -221,6 +230,44 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         }
         pods.delete(podId);
         stats.teardownSeconds.push((performance.now() - t0) / 1000);
+      });
+    },
+    async attachInterface(podId, req) {
+      if (closed) throw new NetletError('RUNTIME_CLOSED', 'the runtime is closed');
+      if (typeof (req as { cniResult?: unknown })?.cniResult === 'string') {
+        try {
+          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) };
+        } catch (e) {
+          throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
+        }
+      }
+      const r = validate(attachRequestSchema, req, 'attachInterface request');
+      return serial(podId, async () => {
+        const pod = pods.get(podId);
+        if (!pod) throw new NetletError('POD_NOT_FOUND', `no pod ${podId}: set it up first`, { podId });
+        const t0 = performance.now();
+        try {
+          const out = await pod.attach(r);
+          pod.log.info({ iface: r.ifName, ms: Math.round(performance.now() - t0) }, `${r.ifName} attached`);
+          return out;
+        } catch (e) {
+          countError(e);
+          throw e;
+        }
+      });
+    },
+    async detachInterface(podId, ifName) {
+      return serial(podId, async () => {
+        const pod = pods.get(podId);
+        if (!pod) return;
+        const t0 = performance.now();
+        try {
+          await pod.detach(ifName);
+        } catch (e) {
+          countError(e);
+          throw e;
+        }
+        pod.log.info({ iface: ifName, ms: Math.round(performance.now() - t0) }, `${ifName} detached`);
       });
     },
     getPod: (podId) => pods.get(podId)?.status(),

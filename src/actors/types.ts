@@ -38,16 +38,24 @@ export interface InterfaceStatus {
   bridgeName?: string;
   pciAddress?: string;
   dhcp?: DhcpServerStatus;
+  /** When it was hot-plugged into the ready pod (attachInterface); absent for setup's interfaces. */
+  attachedAt?: string;
   /** TAP interfaces: whether anti-spoofing is on, and the frames it dropped per reason (while ready). */
   antiSpoofing?: { enabled: boolean; dropped?: SpoofCounters };
 }
 
 export interface PodStatus {
   podId: string;
-  /** settingUp | ready | degraded | rollingBack | rollbackFailed | tearingDown | teardownFailed | failed | gone */
+  /** settingUp | ready | degraded | attaching | detaching | rollingBack | rollbackFailed | tearingDown | teardownFailed | failed | gone */
   phase: string;
   interfaces: InterfaceStatus[];
   error?: string;
+  /**
+   * How the last attachInterface/detachInterface ended: done; rolledBack (the attach was
+   * undone, the other interfaces untouched; `error` says why); incomplete (an undo or CNI DEL
+   * failed: detachInterface retries).
+   */
+  lastChange?: { op: 'attach' | 'detach'; interface: string; outcome: 'done' | 'rolledBack' | 'incomplete'; error?: string };
 }
 
 export interface PodEventRecord {

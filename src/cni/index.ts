@@ -31,11 +31,14 @@ export { applyDefaultRoutePolicy, type DroppedRoute } from './default-route.js';
 export {
   addNetworks,
   delNetworks,
+  addAttachment,
+  delAttachment,
   checkNetworks,
   listAttachments,
   mergeDns,
   type PodNetworkRequest,
   type PodDelRequest,
   type PodNetworks,
+  type AttachmentRequest,
   type Attachment,
 } from './networks.js';

@@ -114,6 +114,53 @@ export async function addNetworks(req: PodNetworkRequest): Promise<PodNetworks> 
   };
 }
 
+export interface AttachmentRequest extends ExecOptions {
+  podId: string;
+  podName?: string;
+  podNamespace?: string;
+  netnsPath: string;
+  network: string;
+  ifName: string;
+  confDir: string;
+  /** Its place among the pod's attachments (DELs of the whole pod go in reverse). */
+  index: number;
+}
+
+/** ADD of one network for a pod that already has others (hot-plug). A missing network fails before anything runs. */
+export async function addAttachment(req: AttachmentRequest): Promise<{ interfaces: InterfacePlan[]; dns: Dns; result: Record<string, unknown> }> {
+  const list = selectNetwork(await loadNetworkConfigs(req.confDir), req.network, req.confDir);
+  const rt: RuntimeConf = { containerId: req.podId, netns: req.netnsPath, ifName: req.ifName, args: podArgs({ ...req, podName: req.podName ?? '', podNamespace: req.podNamespace ?? '' } as PodNetworkRequest) };
+  try {
+    const added = await addNetworkList(list, rt, req, req.index);
+    return { interfaces: added.interfaces, dns: added.dns, result: added.result };
+  } catch (e) {
+    // An earlier plugin of the list may have succeeded: DEL the whole list.
+    await delNetworkList(list, rt, req).catch(() => undefined);
+    throw asNetletError(e);
+  }
+}
+
+/**
+ * DEL of one attachment of a pod (by ifName), with the config the cache recorded; with no
+ * cache entry (ADD cut short) and `network` given, with that network's current config.
+ * Idempotent.
+ */
+export async function delAttachment(req: ExecOptions & { podId: string; ifName: string; netnsPath: string; network?: string; confDir?: string }): Promise<void> {
+  const entries = (await listAttachments(req.cacheDir, req.podId)).filter((e) => e.ifName === req.ifName);
+  for (const e of entries) {
+    const list = await entryList(e, req.confDir);
+    await delNetworkList(list, { containerId: e.containerId, netns: req.netnsPath, ifName: e.ifName, args: e.cniArgs }, req);
+  }
+  if (entries.length || !req.network || !req.confDir) return;
+  let list: NetworkConfigList;
+  try {
+    list = await loadNetworkConfig(req.confDir, req.network);
+  } catch {
+    return; // The network is gone from the conf dir: nothing netlet can run DEL with.
+  }
+  await delNetworkList(list, { containerId: req.podId, netns: req.netnsPath, ifName: req.ifName, args: [['K8S_POD_INFRA_CONTAINER_ID', req.podId]] }, req);
+}
+
 export interface PodDelRequest extends ExecOptions {
   podId: string;
   /** The pod netns; default: the one recorded at ADD. Passed even when gone (plugins tolerate it). */

@@ -6,11 +6,13 @@ export const REPORT_BEGIN = 'NETLET-REPORT-BEGIN';
 export const REPORT_END = 'NETLET-REPORT-END';
 export const PING_MARK = 'NETLET-PING';
 export const READY_MARK = 'NETLET-READY';
+/** `NETLET-HOTPLUG add ethN <mac> ok|fail <cidr>` / `NETLET-HOTPLUG del ethN` (with netlet.hotplug=1). */
+export const HOTPLUG_MARK = 'NETLET-HOTPLUG';
 
 /** PID 1: modules, DHCP on every ethN, report, ping the gateway, then idle or power off. */
 export const initScript = `#!/bin/sh
 # netlet test VM init (PID 1). Kernel options: netlet.nics=N (NICs to wait for),
-# netlet.exit=1 (power off after the report).
+# netlet.exit=1 (power off after the report), netlet.hotplug=1 (DHCP NICs that come later).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -20,10 +22,12 @@ mkdir -p /run /tmp /etc /run/dns
 echo 1 > /proc/sys/kernel/printk
 
 exit_after=0
+hotplug=0
 nics=1
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     netlet.exit=1) exit_after=1 ;;
+    netlet.hotplug=1) hotplug=1 ;;
     netlet.nics=*) nics=\${arg#netlet.nics=} ;;
   esac
 done
@@ -76,6 +80,24 @@ fi
 echo ${READY_MARK}
 
 [ "$exit_after" = 1 ] && poweroff -f
+# Hot-plug: every NIC that appears gets DHCP and a line on the console; one that goes, a line.
+known="$ifaces"
+while [ "$hotplug" = 1 ]; do
+  now=$(ls /sys/class/net | grep '^eth')
+  for ifc in $now; do
+    case " $known " in
+      *" $ifc "*) ;;
+      *)
+        ip link set "$ifc" up
+        if udhcpc -i "$ifc" -n -q -t 10 -T 1 -s /udhcpc.script -O mtu -O staticroutes -O search -O domain; then r=ok; else r=fail; fi
+        echo "${HOTPLUG_MARK} add $ifc $(cat /sys/class/net/$ifc/address) $r $(ip -o -4 addr show dev $ifc | awk '{print $4}')"
+        ;;
+    esac
+  done
+  for ifc in $known; do [ -e "/sys/class/net/$ifc" ] || echo "${HOTPLUG_MARK} del $ifc"; done
+  known="$now"
+  sleep 0.2
+done
 # Stay up (answering pings) until the host kills QEMU.
 while :; do sleep 3600; done
 `;

@@ -25,6 +25,13 @@ export interface BootVmOptions {
   /** Hard limit on the VM's life; QEMU is killed after it. Default 300 s. */
   timeoutMs?: number;
   machine?: 'q35' | 'pc';
+  /** A QMP socket QEMU listens on (`-qmp unix:PATH,server=on,wait=off`): see qmp.ts. */
+  qmpSocket?: string;
+  /**
+   * Free hot-plug slots made at boot (q35): `pcie-root-port` ids `hp0`, `hp1`, ... for
+   * device_add's `bus` (pcie.0 itself does not take hot-plugged devices).
+   */
+  hotplugSlots?: number;
   qemuBinary?: string;
   /** Every serial line as it arrives (without CR/LF). */
   onSerialLine?: (line: string) => void;
@@ -54,6 +61,9 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** The id of the i-th hot-plug slot (a device_add `bus`). */
+export const hotplugSlot = (i: number): string => `hp${i}`;
+
 export function qemuArgs(opts: BootVmOptions): string[] {
   // loglevel=1: kernel messages would interleave with the report on the one console.
   const append = ['console=ttyS0', 'quiet', 'loglevel=1', `netlet.nics=${opts.nics.length}`, opts.append ?? ''].join(' ').trim();
@@ -76,6 +86,11 @@ export function qemuArgs(opts: BootVmOptions): string[] {
     args.push('-netdev', `tap,id=n${i},fd=${3 + i}`);
     args.push('-device', `virtio-net-pci,netdev=n${i},mac=${nic.mac}`);
   });
+  if (opts.qmpSocket) args.push('-qmp', `unix:${opts.qmpSocket},server=on,wait=off`);
+  if (opts.hotplugSlots) {
+    if ((opts.machine ?? 'q35') !== 'q35') throw new Error('hot-plug slots are pcie-root-ports: machine q35 only');
+    for (let i = 0; i < opts.hotplugSlots; i++) args.push('-device', `pcie-root-port,id=${hotplugSlot(i)},bus=pcie.0,chassis=${i + 1}`);
+  }
   return args;
 }
 
