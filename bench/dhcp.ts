@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_RATE_LIMIT, type DhcpServerConfig, type RateLimit } from '../src/dhcp/index.js';
+import { Worker } from 'node:worker_threads';
+import { DEFAULT_RATE_LIMIT, DhcpServer, serialize, type DhcpServerConfig, type RateLimit } from '../src/dhcp/index.js';
 import { DhcpPool } from '../src/io/dhcp-pool.js';
 import { discover, selectingRequest, WireClient } from '../test/support/dhcp-wire.js';
 import { Topology, type Netns } from '../test/support/netns.js';
@@ -52,7 +53,7 @@ export interface DhcpBenchResult {
   node: string;
   rows: DhcpBenchRow[];
   /** netlet (limit lifted) over dnsmasq: latency < 1 and throughput > 1 favour netlet. */
-  ratios: { medianLatency: number; p90Latency: number; doraPerSecond: number };
+  ratios: { medianLatency: number; p90Latency: number; doraPerSecond: number; medianLatencyVsNodeFloor: number };
 }
 
 const MAC = '52:54:00:be:0c:01';
@@ -134,6 +135,25 @@ async function withNetlet<T>(srv: Netns, bridge: string, rateLimit: RateLimit | 
   }
 }
 
+/** Node's floor: canned replies (made once by netlet's server) from a worker thread. */
+async function withNodeEcho<T>(srv: Netns, bridge: string, fn: () => Promise<T>): Promise<T> {
+  const server = new DhcpServer(serverConfig(), false);
+  const now = Date.now();
+  const offer = server.receive(Buffer.from(discover(MAC, 1)), now).reply;
+  const ack = server.receive(Buffer.from(selectingRequest(MAC, 1, CLIENT_IP, SERVER)), now).reply;
+  if (!offer || !ack) throw new Error('the canned replies could not be made');
+  const worker = new Worker(new URL('./dhcp-echo-worker.js', import.meta.url), {
+    workerData: { netnsPath: srv.path, bridge, offer: serialize(offer), ack: serialize(ack), to: CLIENT_IP },
+  });
+  try {
+    await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    return await fn();
+  } finally {
+    worker.postMessage('stop');
+    await new Promise((r) => worker.once('exit', r));
+  }
+}
+
 async function withDnsmasq<T>(srv: Netns, bridge: string, dir: string, fn: () => Promise<T>): Promise<T> {
   // The same options netlet sends (121 carries the default route too, RFC 3442).
   const args = ['netns', 'exec', srv.name, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${bridge}`, '--bind-interfaces',
@@ -201,13 +221,15 @@ export async function runDhcpBench(opts: DhcpBenchOptions = {}): Promise<DhcpBen
     const rows: DhcpBenchRow[] = [];
     rows.push(await withNetlet(srv, bridge, false, () => measure('netlet, rateLimit false', c, o, true)));
     rows.push(await withDnsmasq(srv, bridge, dir, () => measure('dnsmasq', c, o, true)));
+    rows.push(await withNodeEcho(srv, bridge, () => measure('Node floor: canned replies, a worker', c, o, true)));
     rows.push(await withNetlet(srv, bridge, DEFAULT_RATE_LIMIT, () => measure(`netlet, default limit ${DEFAULT_RATE_LIMIT.ratePerSecond}/s burst ${DEFAULT_RATE_LIMIT.burst}`, c, o, false)));
 
-    const [n, d] = [rows[0]!, rows[1]!];
+    const [n, d, f] = [rows[0]!, rows[1]!, rows[2]!];
     const ratios = {
       medianLatency: round((n.medianMs ?? NaN) / (d.medianMs ?? NaN), 2),
       p90Latency: round((n.p90Ms ?? NaN) / (d.p90Ms ?? NaN), 2),
       doraPerSecond: round(n.doraPerSecond / d.doraPerSecond, 2),
+      medianLatencyVsNodeFloor: round((n.medianMs ?? NaN) / (f.medianMs ?? NaN), 2),
     };
     const { release } = await import('node:os');
     const result: DhcpBenchResult = { when: new Date().toISOString(), kernel: release(), node: process.version, rows, ratios };
@@ -218,7 +240,7 @@ export async function runDhcpBench(opts: DhcpBenchOptions = {}): Promise<DhcpBen
     for (const r of rows) {
       log(`${r.server.padEnd(40)} ${fmt(r.medianMs, 10)} ${fmt(r.p90Ms, 9)} ${fmt(r.p99Ms, 9)} ${fmt(r.offerMedianMs, 9)} ${fmt(r.ackMedianMs, 9)} ${fmt(r.doraPerSecond, 9)} ${fmt(r.failures, 6)}`);
     }
-    log(`netlet/dnsmasq: median latency x${ratios.medianLatency}, p90 latency x${ratios.p90Latency}, DORA/s x${ratios.doraPerSecond}`);
+    log(`netlet/dnsmasq: median latency x${ratios.medianLatency}, p90 latency x${ratios.p90Latency}, DORA/s x${ratios.doraPerSecond}; netlet/Node floor: median latency x${ratios.medianLatencyVsNodeFloor}`);
     if (opts.out) {
       mkdirSync(dirname(opts.out), { recursive: true });
       writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
