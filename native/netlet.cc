@@ -1,5 +1,5 @@
 // netlet's native addon: the few syscalls Node lacks (setns, TUNSETIFF, SO_BINDTODEVICE,
-// SCM_RIGHTS). Context-aware (N-API), holds no event-loop state, so it loads in worker
+// SCM_RIGHTS, raw ICMPv6, per-netns sysctls). Context-aware (N-API), holds no event-loop state, so it loads in worker
 // threads. Every call is synchronous and returns fds; errors are thrown as JS errors with
 // `code` (errno name) and `syscall`, never a crash.
 #include <napi.h>
@@ -7,10 +7,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
 #include <linux/if_tun.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <uv.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -337,6 +340,267 @@ Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---- IPv6 datagram sockets for RA and DHCPv6 (issue #15) ----
+// dgram cannot adopt a raw socket (libuv's guess says UNKNOWN) nor tell a datagram's
+// destination address; these sockets are made here and read by Watch6 below.
+
+bool ParseIp6(const std::string& s, in6_addr* out) { return inet_pton(AF_INET6, s.c_str(), out) == 1; }
+
+// open6(nsFd, device, kind): a non-blocking IPv6 socket in nsFd's netns, bound to `device`
+// (SO_BINDTODEVICE), with IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT. kind "rs": raw ICMPv6,
+// ICMP6_FILTER passing Router Solicitations only, unicast/multicast hop limit 255 (RFC 4861
+// 6.1.2), no multicast loop, joined to ff02::2. kind "dhcp6": UDP [::]:547, IPV6_V6ONLY,
+// joined to ff02::1:2. Returns { fd, ifindex } (the index in the pod netns).
+Napi::Value Open6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString())
+    return ThrowType(env, "open6(nsFd, device, kind) expected");
+  int nsFd = info[0].As<Napi::Number>().Int32Value();
+  std::string dev = info[1].As<Napi::String>().Utf8Value();
+  std::string kind = info[2].As<Napi::String>().Utf8Value();
+  if (dev.empty() || dev.size() >= IFNAMSIZ) return ThrowType(env, "open6: device name must be 1-15 characters");
+  if (kind != "rs" && kind != "dhcp6") return ThrowType(env, "open6: kind must be \"rs\" or \"dhcp6\"");
+  bool raw = kind == "rs";
+  int fd = -1;
+  unsigned ifindex = 0;
+  const char* where = "";
+  int err = InNetns(nsFd, [&](const char** w) {
+    ifindex = if_nametoindex(dev.c_str());
+    if (ifindex == 0) { *w = "if_nametoindex"; return errno; }
+    fd = raw ? socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6)
+             : socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) { *w = "socket"; return errno; }
+    int one = 1, zero = 0, hops = 255;
+    ipv6_mreq mreq{};
+    mreq.ipv6mr_interface = ifindex;
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), dev.size() + 1) != 0) { *w = "setsockopt(SO_BINDTODEVICE)"; goto fail; }
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) != 0) { *w = "setsockopt(IPV6_RECVPKTINFO)"; goto fail; }
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one) != 0) { *w = "setsockopt(IPV6_RECVHOPLIMIT)"; goto fail; }
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) != 0) { *w = "setsockopt(IPV6_MULTICAST_IF)"; goto fail; }
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero) != 0) { *w = "setsockopt(IPV6_MULTICAST_LOOP)"; goto fail; }
+    if (raw) {
+      icmp6_filter filter;
+      ICMP6_FILTER_SETBLOCKALL(&filter);
+      ICMP6_FILTER_SETPASS(ND_ROUTER_SOLICIT, &filter);
+      if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0) { *w = "setsockopt(ICMP6_FILTER)"; goto fail; }
+      if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) != 0) { *w = "setsockopt(IPV6_MULTICAST_HOPS)"; goto fail; }
+      if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops) != 0) { *w = "setsockopt(IPV6_UNICAST_HOPS)"; goto fail; }
+      inet_pton(AF_INET6, "ff02::2", &mreq.ipv6mr_multiaddr);
+    } else {
+      if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) { *w = "setsockopt(IPV6_V6ONLY)"; goto fail; }
+      if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) { *w = "setsockopt(SO_REUSEADDR)"; goto fail; }
+      sockaddr_in6 sa{};
+      sa.sin6_family = AF_INET6;
+      sa.sin6_port = htons(547);
+      sa.sin6_addr = in6addr_any;
+      if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) { *w = "bind"; goto fail; }
+      inet_pton(AF_INET6, "ff02::1:2", &mreq.ipv6mr_multiaddr);
+    }
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq) != 0) { *w = "setsockopt(IPV6_JOIN_GROUP)"; goto fail; }
+    return 0;
+  fail:
+    int e = errno;
+    close(fd);
+    fd = -1;
+    return e;
+  }, &where);
+  if (err) return ThrowErrno(env, err, where);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, fd));
+  out.Set("ifindex", Napi::Number::New(env, ifindex));
+  return out;
+}
+
+// send6(fd, data, address, port, ifindex): one non-blocking sendto (port 0 for raw
+// sockets). Returns the bytes sent, or -1 when the socket buffer is full (EAGAIN).
+Napi::Value Send6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsString() || !info[3].IsNumber() || !info[4].IsNumber())
+    return ThrowType(env, "send6(fd, data, address, port, ifindex) expected");
+  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  if (!ParseIp6(info[2].As<Napi::String>().Utf8Value(), &sa.sin6_addr)) return ThrowType(env, "send6: address is not IPv6");
+  sa.sin6_port = htons(static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value()));
+  sa.sin6_scope_id = info[4].As<Napi::Number>().Uint32Value();
+  ssize_t n;
+  do {
+    n = sendto(info[0].As<Napi::Number>().Int32Value(), data.Data(), data.ByteLength(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Napi::Number::New(env, -1);
+  if (n < 0) return ThrowErrno(env, errno, "sendto");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// Watch6: reads a socket from open6 on the calling thread's libuv loop (uv_poll), so a
+// worker thread serves it without blocking. Each datagram calls back with
+// (data, source, destination, hopLimit, port). close() stops it and closes the fd; a
+// terminating worker closes it through an async cleanup hook (its loop must end empty).
+struct Watch6State {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb = nullptr;
+  napi_async_context ctx = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  int fd;
+  bool closing = false;
+};
+
+void Watch6Closed(uv_handle_t* h) {
+  auto* st = static_cast<Watch6State*>(h->data);
+  close(st->fd);
+  if (st->cb) napi_delete_reference(st->env, st->cb);
+  if (st->ctx) napi_async_destroy(st->env, st->ctx);
+  if (st->hook) napi_remove_async_cleanup_hook(st->hook);
+  delete st;
+}
+
+void Watch6Close(Watch6State* st) {
+  if (st->closing) return;
+  st->closing = true;
+  uv_poll_stop(&st->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&st->poll), Watch6Closed);
+}
+
+void Watch6Readable(uv_poll_t* h, int status, int events) {
+  auto* st = static_cast<Watch6State*>(h->data);
+  if (st->closing || status < 0 || !(events & UV_READABLE)) return;
+  napi_env env = st->env;
+  // At most 64 datagrams a turn: a flood cannot starve the loop.
+  for (int i = 0; i < 64 && !st->closing; i++) {
+    uint8_t buf[2048];
+    char cbuf[256];
+    sockaddr_in6 src{};
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_name = &src;
+    msg.msg_namelen = sizeof src;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    ssize_t n = recvmsg(st->fd, &msg, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN: drained (other errors: the next readiness tries again)
+    }
+    int hopLimit = -1;
+    in6_addr dst{};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != IPPROTO_IPV6) continue;
+      if (c->cmsg_type == IPV6_HOPLIMIT) memcpy(&hopLimit, CMSG_DATA(c), sizeof hopLimit);
+      if (c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        dst = pi.ipi6_addr;
+      }
+    }
+    char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &src.sin6_addr, s, sizeof s);
+    inet_ntop(AF_INET6, &dst, d, sizeof d);
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value fn, recv, result, argv[5];
+    napi_get_reference_value(env, st->cb, &fn);
+    napi_get_global(env, &recv);
+    void* copy;
+    napi_create_buffer_copy(env, static_cast<size_t>(n), buf, &copy, &argv[0]);
+    napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &argv[1]);
+    napi_create_string_utf8(env, d, NAPI_AUTO_LENGTH, &argv[2]);
+    napi_create_int32(env, hopLimit, &argv[3]);
+    napi_create_uint32(env, ntohs(src.sin6_port), &argv[4]);
+    if (napi_make_callback(env, st->ctx, recv, fn, 5, argv, &result) == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+    napi_close_handle_scope(env, scope);
+  }
+}
+
+void Watch6Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* st = static_cast<Watch6State*>(arg);
+  st->hook = handle;
+  if (st->closing) return;  // its close callback removes the hook
+  Watch6Close(st);
+}
+
+class Watch6 : public Napi::ObjectWrap<Watch6> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Watch6", {InstanceMethod("close", &Watch6::Close)});
+  }
+
+  Watch6(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watch6>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      ThrowType(env, "new Watch6(fd, onMessage) expected");
+      return;
+    }
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
+      ThrowType(env, "Watch6: no event loop");
+      return;
+    }
+    auto* st = new Watch6State();
+    st->env = env;
+    st->fd = info[0].As<Napi::Number>().Int32Value();
+    int rc = uv_poll_init(loop, &st->poll, st->fd);
+    if (rc != 0) {
+      delete st;
+      ThrowErrno(env, -rc, "uv_poll_init");
+      return;
+    }
+    st->poll.data = st;
+    napi_create_reference(env, info[1], 1, &st->cb);
+    napi_value name;
+    napi_create_string_utf8(env, "netlet.Watch6", NAPI_AUTO_LENGTH, &name);
+    napi_async_init(env, nullptr, name, &st->ctx);
+    napi_add_async_cleanup_hook(env, Watch6Cleanup, st, &st->hook);
+    uv_poll_start(&st->poll, UV_READABLE, Watch6Readable);
+    state_ = st;
+  }
+
+ private:
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (state_) {
+      Watch6Close(state_);
+      state_ = nullptr;
+    }
+    return info.Env().Undefined();
+  }
+  Watch6State* state_ = nullptr;
+};
+
+// sysctlIn(nsFd, name, value?): reads a /proc/sys/net entry as the netns nsFd sees it
+// (the file is opened inside it: /proc/sys/net follows the opener's netns), then writes
+// `value` when given. Returns the value before the write, trimmed.
+Napi::Value SysctlIn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) return ThrowType(env, "sysctlIn(nsFd, name, value?) expected");
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  bool write = info.Length() > 2 && info[2].IsString();
+  std::string value = write ? info[2].As<Napi::String>().Utf8Value() : "";
+  if (name.rfind("net/", 0) != 0 || name.find("..") != std::string::npos) return ThrowType(env, "sysctlIn: name must be under net/ without ..");
+  std::string path = "/proc/sys/" + name;
+  std::string before;
+  const char* where = "";
+  int err = InNetns(info[0].As<Napi::Number>().Int32Value(), [&](const char** w) {
+    int fd = open(path.c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) { *w = "open(/proc/sys)"; return errno; }
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) { int e = errno; close(fd); *w = "read(/proc/sys)"; return e; }
+    before.assign(buf, static_cast<size_t>(n));
+    if (write && pwrite(fd, value.data(), value.size(), 0) < 0) { int e = errno; close(fd); *w = "write(/proc/sys)"; return e; }
+    close(fd);
+    return 0;
+  }, &where);
+  if (err) return ThrowErrno(env, err, where);
+  while (!before.empty() && (before.back() == '\n' || before.back() == ' ')) before.pop_back();
+  return Napi::String::New(env, before);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
@@ -348,6 +612,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setTapPersist", Napi::Function::New(env, SetTapPersist));
   exports.Set("sendFds", Napi::Function::New(env, SendFds));
   exports.Set("recvFds", Napi::Function::New(env, RecvFds));
+  exports.Set("open6", Napi::Function::New(env, Open6));
+  exports.Set("send6", Napi::Function::New(env, Send6));
+  exports.Set("Watch6", Watch6::Define(env));
+  exports.Set("sysctlIn", Napi::Function::New(env, SysctlIn));
   return exports;
 }
 

@@ -7,6 +7,7 @@ PACKAGES=(
   iproute2 nftables iputils-ping         # netns, links, bridge filtering, ping
   containernetworking-plugins            # real CNI plugins (/usr/lib/cni)
   busybox-static udhcpc isc-dhcp-client dhcpcd-base systemd   # real DHCP clients
+  ndisc6                                 # rdisc6: IPv6 Router Solicitation probes
   qemu-system-x86                        # real VM (software emulation)
   cloud-init                             # real cloud-init (net-convert)
   dnsmasq-base kea-admin                 # reference DHCP server, perfdhcp

@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { createActor, waitFor, type Actor, type AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { addNetworks, applyDefaultRoutePolicy, delNetworks, mergeDns, normaliseCniResult } from '../cni/index.js';
-import { configFromPlan } from '../dhcp/index.js';
 import { renderCloudInit } from '../cloudinit/index.js';
 import { NetletError } from '../model/errors.js';
 import { bridgeAddressFor, bridgeMacFor, interfaceNames } from '../model/names.js';
@@ -22,6 +21,8 @@ import { dumpRoutes } from '../io/routes.js';
 import { routeOrder } from '../model/kernel-route.js';
 import type { StateStore } from '../io/state-store.js';
 import { bindPod, podLogic } from './pod-logic.js';
+import { servePartsFor } from './serve-request.js';
+import { readForwarding } from '../io/ipv6-route.js';
 import { cniExecOptions, type ResolvedOptions } from './options.js';
 import { interfaceKind } from './interface-kind.js';
 import { releaseAttachment, resolveAttachment, type AttachEnv } from './pod-attach.js';
@@ -274,7 +275,7 @@ export class Pod {
       const plan: PodNetworkPlan = { podId: r.podId, interfaces, dns: podDns, ...(r.hostname ? { hostname: r.hostname } : {}) };
       // Before any interface is touched: each restore puts its routes back in this order.
       const order = routeOrder((await dumpRoutes(rt)).routes);
-      return { plan, children, cniAdded, ...(Object.keys(order).length ? { routeOrder: order } : {}) };
+      return { plan, children, cniAdded, ...(Object.keys(order).length ? { routeOrder: order } : {}), forwarding6: readForwarding(rt.netns.fd) };
     } catch (e) {
       if (cniAdded) await this.releaseCni({ plan: { podId: r.podId, interfaces, dns }, children: [], cniAdded }).catch(() => undefined);
       throw e;
@@ -358,10 +359,10 @@ export class Pod {
 
   private vethIo(): VethIo {
     const kernel = (): ReturnType<typeof vethKernelIo> =>
-      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, baseline: () => this.context.resolved?.routeOrder ?? {} });
+      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, baseline: () => this.context.resolved?.routeOrder ?? {}, forwarding6: () => this.context.resolved?.forwarding6 });
     // An attached interface's routes were not there when the pod's order was taken: its capture takes the netns's order now.
     const attachedKernel = (): ReturnType<typeof vethKernelIo> =>
-      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing });
+      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, forwarding6: () => this.context.resolved?.forwarding6 });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
       [...(this.plan?.interfaces ?? []), ...(this.context.resolved?.change?.iface ? [this.context.resolved.change.iface] : [])].find((i) => interfaceNames(i.name).bridge === s.bridge);
     const io: VethIo = {
@@ -375,14 +376,10 @@ export class Pod {
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
       startDhcp: async ({ settings }) => {
         const iface = ifaceFor(settings);
-        // No IPv4 address: nothing to serve by DHCPv4 (cloud-init carries the rest).
-        if (!iface || !iface.ips.some((ip) => ip.family === 4)) return;
-        const config = configFromPlan(iface, this.plan!.dns, {
-          serverId: settings.bridgeAddress,
-          ...(this.plan!.hostname ? { hostname: this.plan!.hostname } : {}),
-          ...(this.deps.opts.dhcp.leaseSeconds ? { leaseSeconds: this.deps.opts.dhcp.leaseSeconds } : {}),
-        });
-        await this.deps.pool.serve({ key: this.dhcpKey(iface.name), netnsPath: this.request.netnsPath, bridge: settings.bridge, config });
+        const parts = iface && servePartsFor(iface, this.plan!, settings, this.deps.opts.dhcp.leaseSeconds);
+        // Neither IPv4 nor global IPv6: nothing to serve (cloud-init carries the rest).
+        if (!iface || !parts) return;
+        await this.deps.pool.serve({ key: this.dhcpKey(iface.name), netnsPath: this.request.netnsPath, bridge: settings.bridge, ...parts });
       },
       stopDhcp: async ({ settings }) => {
         const iface = ifaceFor(settings);
@@ -498,6 +495,8 @@ export class Pod {
         st.bridgeName = set.bridge;
         const d = this.deps.pool.status(this.dhcpKey(c.id));
         if (d) st.dhcp = d;
+        const d6 = this.deps.pool.status6(this.dhcpKey(c.id));
+        if (d6) st.ipv6 = d6;
         const dropped = this.deps.opts.antiSpoofing && st.state.startsWith('ready') ? this.spoofDrops(c.id) : undefined;
         st.antiSpoofing = { enabled: this.deps.opts.antiSpoofing, ...(dropped ? { dropped } : {}) };
       } else {

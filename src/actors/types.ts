@@ -1,6 +1,7 @@
 // Public types of the in-process API.
 import type { DhcpServerStatus } from '../dhcp/index.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
+import type { Ipv6Status } from '../io/ipv6-status.js';
 
 export interface PodIp {
   /** CIDR, e.g. "10.1.0.5/24". */
@@ -38,6 +39,8 @@ export interface InterfaceStatus {
   bridgeName?: string;
   pciAddress?: string;
   dhcp?: DhcpServerStatus;
+  /** TAP interfaces with a global IPv6 address: the DHCPv6 server's and the RA sender's status. */
+  ipv6?: Ipv6Status;
   /** When it was hot-plugged into the ready pod (attachInterface); absent for setup's interfaces. */
   attachedAt?: string;
   /** TAP interfaces: whether anti-spoofing is on, and the frames it dropped per reason (while ready). */

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { NetletError } from '../model/errors.js';
 import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/index.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
+import type { Ipv6Status } from './ipv6-status.js';
 
 interface Slot {
   id: number;
@@ -26,6 +27,7 @@ export interface DhcpPoolEvents {
   /** An interface could not be served again after a restart. */
   lost: [info: { key: string; cause: string }];
   status: [info: { key: string; status: DhcpServerStatus; lastEvent?: string }];
+  status6: [info: { key: string; status: Ipv6Status; lastEvent?: string }];
   /** A worker's log line for an interface; the owner logs it with its pod and interface. */
   log: [info: { key: string; level: 'warn' | 'error'; msg: string; fields: Record<string, unknown> }];
 }
@@ -42,6 +44,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private readonly requests = new Map<string, ServeRequest>();
   private readonly owner = new Map<string, Slot>();
   private readonly statuses = new Map<string, DhcpServerStatus>();
+  private readonly statuses6 = new Map<string, Ipv6Status>();
   private readonly waiting = new Map<string, Pending>();
   private nextId = 0;
   private closed = false;
@@ -73,6 +76,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   async stop(key: string): Promise<void> {
     this.requests.delete(key);
     this.statuses.delete(key);
+    this.statuses6.delete(key);
     const slot = this.owner.get(key);
     if (!slot) return;
     this.owner.delete(key);
@@ -86,6 +90,11 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     if (!req || !slot) return;
     req.config = config;
     slot.worker.postMessage({ op: 'reconfigure', key, config } satisfies ToWorker);
+  }
+
+  /** The interface's DHCPv6 and RA status, once its worker has reported one. */
+  status6(key: string): Ipv6Status | undefined {
+    return this.statuses6.get(key);
   }
 
   isServing(key: string): boolean {
@@ -180,6 +189,12 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       if (!this.requests.has(m.key)) return;
       this.statuses.set(m.key, m.status);
       this.emit('status', { key: m.key, status: m.status, ...(m.lastEvent ? { lastEvent: m.lastEvent } : {}) });
+      return;
+    }
+    if (m.op === 'status6') {
+      if (!this.requests.has(m.key)) return;
+      this.statuses6.set(m.key, m.status);
+      this.emit('status6', { key: m.key, status: m.status, ...(m.lastEvent ? { lastEvent: m.lastEvent } : {}) });
       return;
     }
     if (m.op === 'log') {

@@ -1,11 +1,25 @@
 // Messages between the DHCP pool (main thread) and its workers.
 import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/index.js';
+import type { Dhcp6ServerConfig } from '../dhcp6/index.js';
+import type { RouterAdvertisement } from '../ra/index.js';
+import type { Ipv6Status } from './ipv6-status.js';
+
+/** IPv6 service of an interface: DHCPv6 on [::]:547 and RAs, both on the bridge. */
+export interface Ipv6Serve {
+  dhcp6: Dhcp6ServerConfig;
+  ra: RouterAdvertisement;
+  /** Options raFromPlan left out to fit (shown in the status). */
+  raDropped?: string[];
+}
 
 export interface ServeRequest {
   key: string;
   netnsPath: string;
   bridge: string;
-  config: DhcpServerConfig;
+  /** DHCPv4 config; absent: no DHCPv4 (an IPv6-only interface). */
+  config?: DhcpServerConfig;
+  /** Absent: no IPv6 service. */
+  ipv6?: Ipv6Serve;
   /** The interface's token bucket, `false` for none; default: the pool's, else
    *  DEFAULT_RATE_LIMIT. Fixed at the first serve. */
   rateLimit?: RateLimit | false;
@@ -14,12 +28,14 @@ export interface ServeRequest {
 export type ToWorker =
   | ({ op: 'serve' } & ServeRequest)
   | { op: 'stop'; key: string }
-  | { op: 'reconfigure'; key: string; config: DhcpServerConfig };
+  | { op: 'reconfigure'; key: string; config: DhcpServerConfig }
+  | { op: 'reconfigure6'; key: string; ipv6: Ipv6Serve };
 
 export type FromWorker =
   | { op: 'serving'; key: string }
   | { op: 'failed'; key: string; code: string; message: string }
   | { op: 'stopped'; key: string }
   | { op: 'status'; key: string; status: DhcpServerStatus; lastEvent?: string }
+  | { op: 'status6'; key: string; status: Ipv6Status; lastEvent?: string }
   /** Something the main thread should log for the interface (workers have no logger). */
   | { op: 'log'; key: string; level: 'warn' | 'error'; msg: string; fields: Record<string, unknown> };

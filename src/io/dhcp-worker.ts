@@ -1,17 +1,21 @@
-// A DHCP worker thread: serves any number of interfaces, one device-bound UDP socket
-// (port 67 on the interface's bridge, made in the pod netns by the addon) each.
+// A DHCP worker thread: serves any number of interfaces, each with a device-bound UDP
+// socket (port 67 on the interface's bridge, made in the pod netns by the addon) when it
+// has IPv4, and its IPv6 service (DHCPv6 + RAs, ipv6-serve.ts) when it has IPv6.
 // Sockets keep the netns they were made in, so one thread serves every pod.
 import { createSocket, type Socket } from 'node:dgram';
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { DhcpServer, serialize } from '../dhcp/index.js';
 import { native } from './native.js';
+import { Ipv6Service } from './ipv6-serve.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
 
 interface Served {
-  server: DhcpServer;
-  socket: Socket;
+  server: DhcpServer | undefined;
+  socket: Socket | undefined;
+  v6: Ipv6Service | undefined;
   statusTimer: NodeJS.Timeout | undefined;
+  status6Timer: NodeJS.Timeout | undefined;
 }
 
 const served = new Map<string, Served>();
@@ -22,18 +26,52 @@ function reportSoon(key: string, s: Served, lastEvent?: string): void {
   if (s.statusTimer) return;
   s.statusTimer = setTimeout(() => {
     s.statusTimer = undefined;
-    post({ op: 'status', key, status: s.server.status(Date.now()), ...(lastEvent ? { lastEvent } : {}) });
+    if (s.server) post({ op: 'status', key, status: s.server.status(Date.now()), ...(lastEvent ? { lastEvent } : {}) });
   }, 50);
+}
+
+function report6Soon(key: string, s: Served, lastEvent: string): void {
+  if (s.status6Timer) return;
+  s.status6Timer = setTimeout(() => {
+    s.status6Timer = undefined;
+    if (s.v6) post({ op: 'status6', key, status: s.v6.status(Date.now()), lastEvent });
+  }, 50);
+}
+
+function startV6(req: ServeRequest, s: Served): void {
+  if (!req.ipv6) return;
+  const v6 = new Ipv6Service(req.ipv6, req.rateLimit, {
+    changed: (ev) => report6Soon(req.key, s, ev),
+    log: (level, msg, fields) => post({ op: 'log', key: req.key, level, msg, fields }),
+  });
+  v6.start(req.netnsPath, req.bridge);
+  s.v6 = v6;
 }
 
 async function serve(req: ServeRequest): Promise<void> {
   const old = served.get(req.key);
   if (old) {
-    old.server.reconfigure(req.config);
+    if (req.config) old.server?.reconfigure(req.config);
+    if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
+    else if (req.ipv6) startV6(req, old);
     post({ op: 'serving', key: req.key });
     return;
   }
-  const server = new DhcpServer(req.config, req.rateLimit);
+  const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
+  try {
+    if (req.config) await startV4(req, s);
+    startV6(req, s);
+  } catch (e) {
+    s.socket?.close();
+    s.v6?.close();
+    throw e;
+  }
+  served.set(req.key, s);
+  post({ op: 'serving', key: req.key });
+}
+
+async function startV4(req: ServeRequest, s: Served): Promise<void> {
+  const server = new DhcpServer(req.config!, req.rateLimit);
   const nsFd = openSync(req.netnsPath, 'r');
   let fd: number;
   try {
@@ -50,7 +88,8 @@ async function serve(req: ServeRequest): Promise<void> {
     });
   });
   socket.setBroadcast(true);
-  const s: Served = { server, socket, statusTimer: undefined };
+  s.server = server;
+  s.socket = socket;
   socket.on('error', () => {
     // A send error (e.g. the bridge vanished) must not kill the thread; status shows it.
   });
@@ -66,15 +105,15 @@ async function serve(req: ServeRequest): Promise<void> {
     }
     reportSoon(req.key, s, r.event.kind);
   });
-  served.set(req.key, s);
-  post({ op: 'serving', key: req.key });
 }
 
 function stop(key: string): void {
   const s = served.get(key);
   if (s) {
     if (s.statusTimer) clearTimeout(s.statusTimer);
-    s.socket.close();
+    if (s.status6Timer) clearTimeout(s.status6Timer);
+    s.socket?.close();
+    s.v6?.close();
     served.delete(key);
   }
   post({ op: 'stopped', key });
@@ -89,6 +128,8 @@ parentPort!.on('message', (m: ToWorker) => {
   } else if (m.op === 'stop') {
     stop(m.key);
   } else if (m.op === 'reconfigure') {
-    served.get(m.key)?.server.reconfigure(m.config);
+    served.get(m.key)?.server?.reconfigure(m.config);
+  } else if (m.op === 'reconfigure6') {
+    served.get(m.key)?.v6?.reconfigure(m.ipv6);
   }
 });

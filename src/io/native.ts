@@ -14,7 +14,16 @@ interface NativeAddon {
   recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
   nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
+  open6(nsFd: number, device: string, kind: Socket6Kind): { fd: number; ifindex: number };
+  send6(fd: number, data: Uint8Array, address: string, port: number, ifindex: number): number;
+  Watch6: new (fd: number, onMessage: OnDatagram6) => { close(): void };
+  sysctlIn(nsFd: number, name: string, value?: string): string;
 }
+
+/** "rs": raw ICMPv6 passing Router Solicitations only, joined to ff02::2; "dhcp6": UDP [::]:547 joined to ff02::1:2. */
+export type Socket6Kind = 'rs' | 'dhcp6';
+/** One datagram: payload (no IPv6 header), source, destination (IPV6_PKTINFO), hop limit (-1 unknown), source port (0 for raw). */
+export type OnDatagram6 = (data: Buffer, source: string, destination: string, hopLimit: number, port: number) => void;
 
 export interface TapOptions {
   /** IFF_VNET_HDR: QEMU's virtio-net wants it. */
@@ -72,5 +81,13 @@ export const native = {
   /** Runs an nftables script (`nft -f` syntax) in nsFd's netns through libnftables, in process. */
   nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
   /** The same on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
+  /** A device-bound non-blocking IPv6 socket in nsFd's netns (see Socket6Kind); ifindex is the device's there. */
+  open6: wrap((nsFd: number, device: string, kind: Socket6Kind) => addon.open6(nsFd, device, kind)),
+  /** One non-blocking sendto (port 0 on raw sockets); -1 when the socket buffer is full. */
+  send6: wrap((fd: number, data: Uint8Array, address: string, port: number, ifindex: number) => addon.send6(fd, data, address, port, ifindex)),
+  /** Reads fd on this thread's event loop (uv_poll) until close(), which also closes fd. */
+  watch6: wrap((fd: number, onMessage: OnDatagram6) => new addon.Watch6(fd, onMessage)),
+  /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
+  sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
   nftRunAsync: (nsFd: number, text: string) => wrap(() => addon.nftRunAsync(nsFd, text))().catch((e: unknown) => { throw asSysError(e); }),
 };

@@ -31,6 +31,8 @@ export interface IsolationRule {
   veth: string;
   /** Absent: no anti-spoofing (the runtime's `antiSpoofing: false`). */
   antiSpoof?: AntiSpoof;
+  /** The VM's MAC and global IPv6 addresses, when the pod netns routes for it (src/io/ipv6-route.ts). */
+  routed6?: { mac: string; addresses: string[] };
 }
 
 /** Values go into nft text: anything but a plain MAC or address is refused, never quoted. */
@@ -106,26 +108,47 @@ ${a.ipv4.length ? `    ip saddr { ${a.ipv4.join(', ')} } return\n` : ''}    # A 
 `;
 }
 
+/** IPv6 the pod forwards for the VM leaves with the VM's MAC, as bridged IPv4 does. */
+function routedSection(r: IsolationRule): string {
+  const { mac, addresses } = r.routed6!;
+  const m = normaliseMac(mac);
+  const bad = addresses.filter((x) => familyOf(x) !== 6 || x.includes('%'));
+  if (!m || bad.length || addresses.length === 0) {
+    throw new NetletError('INVALID_PLAN', `IPv6 routing rules need a MAC and plain IPv6 addresses; got mac ${mac}, addresses ${addresses.join(', ') || 'none'}: fix the CNI result`);
+  }
+  return `    oifname "${r.veth}" ether saddr ${normaliseMac(r.bridgeMac)} ip6 saddr { ${[...new Set(addresses)].join(', ')} } ether saddr set ${m}
+`;
+}
+
 /** The table's text (a full definition; nft.ts adds it after an add + flush). */
 export function isolationRuleset(r: IsolationRule): string {
   return `table bridge ${r.table} {
 ${r.antiSpoof ? antiSpoofSection(r.antiSpoof) : ''}  chain prerouting {
     type filter hook prerouting priority -300; policy accept;
-${r.antiSpoof ? `    iifname "${r.tap}" jump vm_spoof\n` : ''}    # DHCP from the cluster side never reaches the VM or netlet's server.
+${r.antiSpoof ? `    iifname "${r.tap}" jump vm_spoof\n` : ''}    # DHCP from the cluster side never reaches the VM or netlet's server; nor do its
+    # DHCPv6, RAs and RSs (the VM gets only the CNI's addresses and netlet's router).
     iifname "${r.veth}" udp dport { 67, 68 } drop
+    iifname "${r.veth}" udp dport { 546, 547 } drop
+    iifname "${r.veth}" icmpv6 type { nd-router-solicit, nd-router-advert, nd-redirect } drop
     # A renewing VM unicasts to the server id through its gateway's MAC: deliver it here.
     iifname "${r.tap}" ip daddr ${r.bridgeAddress} udp dport 67 ether daddr set ${r.bridgeMac} meta pkttype set host
   }
   chain forward {
     type filter hook forward priority 0; policy accept;
-    # The VM's DHCP never leaves through the veth.
+    # The VM's DHCP, DHCPv6 and router discovery never leave through the veth.
     oifname "${r.veth}" udp dport { 67, 68 } drop
+    oifname "${r.veth}" udp dport { 546, 547 } drop
+    oifname "${r.veth}" icmpv6 type { nd-router-solicit, nd-router-advert } drop
   }
   chain output {
     type filter hook output priority 0; policy accept;
-    # The server's replies (flooded by an ageing-0 bridge) never leave through the veth.
+    # The server's replies (flooded by an ageing-0 bridge) never leave through the veth;
+    # nor do netlet's RAs and DHCPv6 replies. Redirects: the pod routes for the VM, never redirects it.
     oifname "${r.veth}" udp sport { 67, 68 } drop
-  }
+    oifname "${r.veth}" udp sport { 546, 547 } drop
+    oifname "${r.veth}" icmpv6 type nd-router-advert drop
+    icmpv6 type nd-redirect drop
+${r.routed6 ? routedSection(r) : ''}  }
 }
 `;
 }

@@ -10,6 +10,7 @@ import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
 import { familyOf } from '../model/ip.js';
 import { applyIsolation, removeIsolation } from './nft.js';
+import { prepareBridge6, readForwarding, restoreForwarding, routeIpv6ViaBridge, vmIpv6 } from './ipv6-route.js';
 import type { AntiSpoof } from './nft-rules.js';
 import type { Rtnl } from './rtnl.js';
 
@@ -39,6 +40,8 @@ export interface VethKernelOptions {
   baseline?: () => RouteOrder | undefined;
   /** Anti-spoofing rules on the TAP (default on; the runtime's `antiSpoofing` option). */
   antiSpoofing?: boolean;
+  /** net.ipv6.conf.all.forwarding before any interface was touched (else the capture's own read). */
+  forwarding6?: () => string | undefined;
 }
 
 /** Who the VM may speak as: its MAC and CNI's addresses (an old record: vmAddress alone). */
@@ -53,7 +56,8 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       const l = await rt.mustLink(ifName);
       const loUp = (await rt.link('lo'))?.up ?? false;
       const state = await captureIface(rt, ifName, opts.baseline?.());
-      return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, loUp, ...state } satisfies VethRecord;
+      const forwarding6 = opts.forwarding6?.() ?? readForwarding(rt.netns.fd);
+      return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, loUp, ...state, forwarding6 } satisfies VethRecord;
     },
 
     async strip({ record }) {
@@ -83,6 +87,8 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       }
       if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
       if (s.linkGroup) for (const l of [br, tap]) if (l.group !== s.linkGroup) await rt.setGroup(l.index, s.linkGroup);
+      const ipv6 = vmIpv6(s).length > 0;
+      if (ipv6) prepareBridge6(rt.netns.fd, s.bridge);
       if (veth.master !== br.index) await rt.setMaster(veth.index, br.index);
       if (tap.master !== br.index) await rt.setMaster(tap.index, br.index);
       for (const i of [br.index, tap.index, veth.index]) await rt.setUp(i);
@@ -94,12 +100,14 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
         await ignore(rt.addRoute({ dst: `${s.vmAddress}/32`, oif: br.index, prefsrc: s.bridgeAddress }), 'EEXIST');
         await rt.addNeighbour(br.index, s.vmAddress, s.vmMac, { replace: true });
       }
+      if (ipv6) await routeIpv6ViaBridge(rt, record, s);
     },
 
     async isolate({ record, settings: s }) {
       applyIsolation(rt.netns.fd, {
         table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName,
         ...(opts.antiSpoofing === false ? {} : { antiSpoof: antiSpoofOf(s) }),
+        ...(vmIpv6(s).length ? { routed6: { mac: s.vmMac, addresses: vmIpv6(s) } } : {}),
       });
     },
 
@@ -123,6 +131,8 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
     async restore({ record }) {
       // One dump for the veth and lo: under load every request waits for the rtnl lock.
       const links = await rt.links();
+      // Before the addresses return: with forwarding on they would join subnet-router anycast.
+      restoreForwarding(rt, record, links);
       const l = links.find((x) => x.name === record.ifName);
       // The veth went with its pod: nothing is left to restore.
       if (!l) return;

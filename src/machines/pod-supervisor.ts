@@ -32,6 +32,8 @@ export interface ResolvedPod {
   cniAdded: boolean;
   /** The pod netns's route order as CNI left it, before any interface was touched. */
   routeOrder?: RouteOrder;
+  /** net.ipv6.conf.all.forwarding as CNI left it: the last restore puts it back (src/io/ipv6-route.ts). */
+  forwarding6?: string;
   /** An attach or detach in progress. */
   change?: PendingChange;
 }

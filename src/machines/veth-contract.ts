@@ -26,6 +26,8 @@ export interface VethRecord {
   kernelRoutes?: string[];
   /** Order of the routes to each destination the veth shares with other routes. */
   order?: RouteOrder;
+  /** net.ipv6.conf.all.forwarding before the pod's setup ("0"/"1"); setup turns it on for an IPv6 VM. */
+  forwarding6?: string;
 }
 
 /** Names and settings the machine was given; deterministic per interface. */
@@ -69,17 +71,19 @@ export interface VethIo {
   capture(req: { ifName: string }): Promise<VethRecord>;
   /** Removes the captured routes and addresses (not the link-local); gives the veth a new random local MAC. */
   strip(req: { record: VethRecord }): Promise<void>;
-  /** Bridge + TAP (both at the veth's MTU), enslaved, up; bridge address, VM /32 route and neighbour; lo up. */
+  /** Bridge + TAP (both at the veth's MTU), enslaved, up; bridge address, VM /32 route and neighbour; lo up;
+   *  for an IPv6 VM: forwarding on and the veth's IPv6 routes on the bridge (src/io/ipv6-route.ts). */
   plumb(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
   /** Bridge filter: DHCP neither leaves through the veth nor comes in from it; the VM speaks only as itself (anti-spoofing). */
   isolate(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
-  /** Resolves once the DHCP server answers on the bridge. */
+  /** Resolves once the DHCP servers (v4, and DHCPv6 + RA for an IPv6 VM) answer on the bridge. */
   startDhcp(req: { settings: VethSettings }): Promise<void>;
   stopDhcp(req: { settings: VethSettings }): Promise<void>;
   unisolate(req: { settings: VethSettings }): Promise<void>;
   /** Deletes TAP and bridge (the veth is released from the bridge). */
   unplumb(req: { settings: VethSettings; ifName: string }): Promise<void>;
-  /** Puts MAC, MTU, up state, addresses and routes back as recorded, routes in their recorded order. */
+  /** Puts MAC, MTU, up state, addresses and routes back as recorded, routes in their recorded order;
+   *  IPv6 forwarding as recorded once the netns holds no netlet bridge. */
   restore(req: { record: VethRecord }): Promise<void>;
 }
 

@@ -113,7 +113,7 @@ persistent
 option subnet_mask, routers, domain_name_servers, domain_search, classless_static_routes, interface_mtu
 `;
 
-const dhcpcdWrapper = `
+export const dhcpcdWrapper = `
 set -eu
 ns=$1; shift
 mount -t tmpfs -o mode=0755 tmpfs /run/dhcpcd 2>/dev/null || { mkdir -p /run/dhcpcd && mount -t tmpfs -o mode=0755 tmpfs /run/dhcpcd; }
@@ -121,7 +121,7 @@ mount -t tmpfs -o mode=0755 tmpfs /var/lib/dhcpcd
 exec ip netns exec "$ns" dhcpcd "$@"
 `;
 
-const networkdWrapper = `
+export const networkdWrapper = `
 set -eu
 conf=$1 ns=$2
 mount -t tmpfs -o mode=0755 tmpfs /run/systemd

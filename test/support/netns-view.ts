@@ -2,7 +2,8 @@
 // teardown: every link (name, kind, MAC, MTU, master, flags), every address of both
 // families (with its flags, not its remaining lifetime), every route of every table of
 // both families in the kernel's order (the order of routes to one destination is the
-// order the kernel uses them), the policy rules of both families, and the nft ruleset.
+// order the kernel uses them), the policy rules of both families, the nft ruleset, and
+// the forwarding sysctls.
 import assert from 'node:assert/strict';
 import type { Netns } from './netns.js';
 
@@ -14,6 +15,8 @@ export interface NetnsView {
   rules4: string[];
   rules6: string[];
   nft: string;
+  /** Forwarding switches netlet may touch (IPv6 for a VM), as the netns sees them. */
+  sysctls: string[];
 }
 
 const DROP_ADDR = new Set(['tentative', 'valid_life_time', 'preferred_life_time']);
@@ -39,6 +42,7 @@ export function netnsView(ns: Netns): NetnsView {
     rules4: lines(ns.ip('-4', 'rule')),
     rules6: lines(ns.ip('-6', 'rule')),
     nft: ns.exec('nft', ['list', 'ruleset']),
+    sysctls: lines(ns.exec('sh', ['-c', 'grep -H . /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv4/ip_forward'])),
   };
 }
 

@@ -11,7 +11,11 @@ import { antiSpoofOf } from '../../../src/io/veth.js';
 import { projectRoot } from '../../support/netns.js';
 
 const base: IsolationRule = { table: 'netlet_eth0', bridge: 'nb-eth0', bridgeMac: '02:11:22:33:44:55', bridgeAddress: '169.254.253.1', tap: 'nt-eth0', veth: 'eth0' };
-const rule: IsolationRule = { ...base, antiSpoof: { mac: '0a:58:0a:16:00:05', ipv4: ['10.22.0.5'], ipv6: ['fd00:22::5'] } };
+const rule: IsolationRule = {
+  ...base,
+  antiSpoof: { mac: '0a:58:0a:16:00:05', ipv4: ['10.22.0.5'], ipv6: ['fd00:22::5'] },
+  routed6: { mac: '0a:58:0a:16:00:05', addresses: ['fd00:22::5'] },
+};
 
 void test('golden: the whole transaction for one IPv4 and one IPv6 address', () => {
   // The kernel takes this builder's output: test/netns/antispoof.test.ts applies it.
