@@ -194,9 +194,18 @@ function writeAddress(buf: Uint8Array, offset: number, address: string): void {
 export const serializedLength = (options: ReadonlyMap<number, Uint8Array>): number =>
   Math.max(MIN_PACKET_LEN, OPTIONS_START + optionAreaLength(options));
 
+/** Option areas already written, by the (never mutated) option map a server reuses. */
+const encoded = new WeakMap<ReadonlyMap<number, Uint8Array>, Uint8Array>();
+
+/** The option area of a map the caller will not change again (a server's cached reply options). */
+export function frozenOptions(options: Map<number, Uint8Array>): ReadonlyMap<number, Uint8Array> {
+  encoded.set(options, encodeOptions(options));
+  return options;
+}
+
 /** Writes a message; pads with zeros (Pad) to the 300-octet BOOTP minimum. */
 export function serialize(m: DhcpMessage): Uint8Array {
-  const opts = encodeOptions(m.options);
+  const opts = encoded.get(m.options) ?? encodeOptions(m.options);
   const buf = new Uint8Array(Math.max(MIN_PACKET_LEN, OPTIONS_START + opts.length));
   const byteFields: [number, number][] = [[m.op, 0], [m.htype, 1], [m.hlen, 2], [m.hops, 3]];
   for (const [value, at] of byteFields) {

@@ -2,7 +2,7 @@
 // client MAC one fixed address. Pure: no sockets, no timers; the caller passes `now`
 // (ms since the epoch) and sends the reply as `deliver` says.
 import { DEFAULT_LEASE_SECONDS, INFINITE_LEASE, validateConfig, type DhcpServerConfig } from './config.js';
-import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, parse, serializedLength, type DhcpMessage } from './codec.js';
+import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, frozenOptions, parse, serializedLength, type DhcpMessage } from './codec.js';
 import type { DhcpParseErrorReason } from './errors.js';
 import {
   decodeIpv4, decodeParameterList, decodeText, decodeU8, encodeIpv4, encodeText, encodeU8, isMessageType,
@@ -131,6 +131,8 @@ export class DhcpServer {
   private conflicts: Conflict[] = [];
   /** Undefined when rate limiting is off. */
   private readonly bucket: TokenBucket | undefined;
+  /** OFFER/ACK options by message type, lease, size limit and the client's request list. */
+  private readonly replyOptions = new Map<string, { options: ReadonlyMap<number, Uint8Array>; trimmed?: Trimmed }>();
 
   /** Throws DhcpConfigError for a config that cannot be served. `false` turns the rate limit off. */
   constructor(config: DhcpServerConfig, rateLimit: RateLimit | false = DEFAULT_RATE_LIMIT) {
@@ -145,6 +147,7 @@ export class DhcpServer {
     const addressChanged = this.config !== undefined && this.config.address !== config.address;
     this.config = { ...config };
     this.params = parameterOptions(this.config);
+    this.replyOptions.clear();
     if (addressChanged) this.lease = { state: 'none', ...(this.lease.lastSeen !== undefined ? { lastSeen: this.lease.lastSeen } : {}) };
   }
 
@@ -296,12 +299,30 @@ export class DhcpServer {
   /** OFFER/ACK: required options first, then the requested ones in the client's order,
    *  less what does not fit the client's maximum message size. */
   private reply(msg: DhcpMessage, type: MessageTypeValue, yiaddr: string, ciaddr: string, withLease: boolean): { reply: DhcpMessage; trimmed?: Trimmed } {
+    // One client asks the same way every time: its replies' options are made once (and
+    // written once, see frozenOptions) until the plan changes.
+    const prl = msg.options.get(Opt.ParameterRequestList);
+    const maxSize = maxMessageSize(msg);
+    const key = `${type}|${withLease ? 1 : 0}|${maxSize}|${prl ? prl.join(',') : '-'}`;
+    let made = this.replyOptions.get(key);
+    if (!made) {
+      made = this.replyOptionsFor(type, withLease, prl, maxSize);
+      if (this.replyOptions.size >= 32) this.replyOptions.clear();
+      this.replyOptions.set(key, made);
+    }
+    const reply = this.header(msg, yiaddr, ciaddr, made.options as Map<number, Uint8Array>);
+    if (!made.trimmed) return { reply };
+    this.trimmed.replies++;
+    this.trimmed.options += made.trimmed.dropped.length;
+    return { reply, trimmed: made.trimmed };
+  }
+
+  private replyOptionsFor(type: MessageTypeValue, withLease: boolean, prl: Uint8Array | undefined, maxSize: number): { options: ReadonlyMap<number, Uint8Array>; trimmed?: Trimmed } {
     const options = new Map<number, Uint8Array>([
       [Opt.MessageType, encodeU8(type)],
       [Opt.ServerId, encodeIpv4(this.config.serverId)],
     ]);
     if (withLease) for (const [code, value] of leaseOptions(this.config.leaseSeconds)) options.set(code, value);
-    const prl = msg.options.get(Opt.ParameterRequestList);
     const wanted = prl ? decodeParameterList(prl) : DEFAULT_PARAMETERS;
     const classless = wanted.includes(Opt.ClasslessRoutes) && this.params.has(Opt.ClasslessRoutes);
     for (const code of wanted) {
@@ -310,13 +331,10 @@ export class DhcpServer {
       const value = this.params.get(code);
       if (value && !options.has(code)) options.set(code, value);
     }
-    const maxSize = maxMessageSize(msg);
     const fit = fitOptions(options, maxSize, this.params.get(Opt.Router));
-    const reply = this.header(msg, yiaddr, ciaddr, fit.options);
-    if (fit.dropped.length === 0) return { reply };
-    this.trimmed.replies++;
-    this.trimmed.options += fit.dropped.length;
-    return { reply, trimmed: { dropped: fit.dropped, maxSize, fullSize: serializedLength(options), size: fit.size } };
+    const frozen = frozenOptions(fit.options);
+    if (fit.dropped.length === 0) return { options: frozen };
+    return { options: frozen, trimmed: { dropped: fit.dropped, maxSize, fullSize: serializedLength(options), size: fit.size } };
   }
 
   private header(msg: DhcpMessage, yiaddr: string, ciaddr: string, options: Map<number, Uint8Array>): DhcpMessage {
