@@ -14,7 +14,7 @@ import { captureIface, restoreIface, stripIface, type IfaceState } from '../../s
 import { dumpRoutes } from '../../src/io/routes.js';
 import { Rtnl } from '../../src/io/rtnl.js';
 import { routeOrder } from '../../src/model/kernel-route.js';
-import { Topology } from '../support/netns.js';
+import { Topology, type Netns } from '../support/netns.js';
 import { assertNoNetnsLeft } from '../support/leaks.js';
 import { assertNetnsRestored, settledNetnsView, type NetnsView } from '../support/netns-view.js';
 import { bridgePlugin, realPluginResult, twoNetworkShape, type PluginRun } from '../support/pod-shapes.js';
@@ -51,6 +51,26 @@ function vmDefaults(net: PodNetwork): number {
     n + (s.gateway ? 1 : 0) + (s.routes ?? []).filter((r) => r.network === '0.0.0.0' && r.netmask === '0.0.0.0').length, 0);
 }
 
+/**
+ * setupPod with the given results in a fresh runtime; `during` checks the pod netns and the
+ * network while the VM holds it; teardownPod must leave the netns as `before`.
+ */
+async function roundTrip(dir: string, pod: Netns, cniResult: unknown, ifNames: string[], during: (view: NetnsView, net: PodNetwork) => void = () => undefined): Promise<void> {
+  const before = await settledNetnsView(pod);
+  const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), monitorIntervalMs: 0, logger: silent });
+  try {
+    const net = await rt.setupPod({ podId: 'shape', netnsPath: pod.path, cniResult });
+    closeFds(net);
+    const view = await settledNetnsView(pod);
+    assertStripped(view, ifNames);
+    during(view, net);
+    await rt.teardownPod('shape');
+    await assertNetnsRestored(pod, before, 'after teardownPod');
+  } finally {
+    await rt.close();
+  }
+}
+
 void test('io: two networks stripped and restored in either order, or at once, come back exactly (order, tables, both families, rules)', async () => {
   await withTopo(async (topo) => {
     const pod = topo.ns('pod');
@@ -85,18 +105,7 @@ void test('runtime: a pod on two given networks (two default routes, tables, rul
     const pod = topo.ns('pod');
     const peer = topo.ns('peer');
     const results = twoNetworkShape(pod, peer, (s) => topo.name(s));
-    const before = await settledNetnsView(pod);
-    const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), monitorIntervalMs: 0, logger: silent });
-    try {
-      const net = await rt.setupPod({ podId: 'shape', netnsPath: pod.path, cniResult: results });
-      closeFds(net);
-      assertStripped(await settledNetnsView(pod), ['eth0', 'eth1']);
-      assert.equal(vmDefaults(net), 1, 'the VM gets exactly one IPv4 default route');
-      await rt.teardownPod('shape');
-      await assertNetnsRestored(pod, before, 'after teardownPod');
-    } finally {
-      await rt.close();
-    }
+    await roundTrip(dir, pod, results, ['eth0', 'eth1'], (_v, net) => assert.equal(vmDefaults(net), 1, 'the VM gets exactly one IPv4 default route'));
   });
 });
 
@@ -114,18 +123,8 @@ void test('the real sbr plugin (routes in table 100, a rule, no main prefix rout
     assert.ok(before.routes4.some((r) => /dev eth1 table 100/.test(r)), `sbr put eth1's routes in table 100: ${before.routes4.join('\n')}`);
     assert.ok(before.rules4.some((r) => /lookup 100/.test(r)), 'and a rule');
     assert.ok(!before.routes4.some((r) => /^10\.96\.0\.0\/24 dev eth1 proto kernel/.test(r)), 'and removed the main prefix route');
-    const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), monitorIntervalMs: 0, logger: silent });
-    try {
-      const net = await rt.setupPod({ podId: 'sbr', netnsPath: pod.path, cniResult: [r0, r1] });
-      closeFds(net);
-      assertStripped(await settledNetnsView(pod), ['eth0', 'eth1']);
-      const v1 = JSON.stringify(net.cloudInit.networkConfigV1);
-      assert.match(v1, /"network":"10\.55\.0\.0"/, 'the VM gets the route CNI reported for eth1');
-      await rt.teardownPod('sbr');
-      await assertNetnsRestored(pod, before, 'after teardownPod');
-    } finally {
-      await rt.close();
-    }
+    await roundTrip(dir, pod, [r0, r1], ['eth0', 'eth1'], (_v, net) =>
+      assert.match(JSON.stringify(net.cloudInit.networkConfigV1), /"network":"10\.55\.0\.0"/, 'the VM gets the route CNI reported for eth1'));
   });
 });
 
@@ -142,18 +141,7 @@ void test('a real dual-stack host-local network (IPv4 + IPv6 ranges): both famil
     assert.ok(before.addresses.some((a) => a.startsWith('eth0 ') && a.includes('fd00:97::')), 'the plugin gave eth0 an IPv6 address');
     assert.ok(before.routes6.some((r) => r.startsWith('default via fd00:97::1 dev eth0')), 'and an IPv6 default route');
     const linkLocal = before.addresses.find((a) => a.startsWith('eth0 ') && a.includes('"scope":"link"'));
-    const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), monitorIntervalMs: 0, logger: silent });
-    try {
-      const net = await rt.setupPod({ podId: 'dual', netnsPath: pod.path, cniResult: r });
-      closeFds(net);
-      const during = await settledNetnsView(pod);
-      assertStripped(during, ['eth0']);
-      assert.ok(linkLocal && during.addresses.includes(linkLocal), 'the link-local stays on the veth');
-      await rt.teardownPod('dual');
-      await assertNetnsRestored(pod, before, 'after teardownPod');
-    } finally {
-      await rt.close();
-    }
+    await roundTrip(dir, pod, r, ['eth0'], (during) => assert.ok(linkLocal && during.addresses.includes(linkLocal), 'the link-local stays on the veth'));
   });
 });
 
