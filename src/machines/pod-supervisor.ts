@@ -97,7 +97,8 @@ const allChildren = (c: PodContext): ChildSpec[] => {
 const allIds = (c: PodContext): string[] => allChildren(c).map((ch) => ch.id);
 /** The child an attach or detach in progress works on. */
 const changeId = (c: PodContext): string | undefined => c.resolved?.change?.child?.id ?? (c.resolved?.change?.op === 'detach' ? c.resolved.change.ifName : undefined);
-const phases = (c: PodContext): ChildPhase[] => ids(c).map((id) => c.phases[id] ?? 'settingUp');
+/** Phases of the children the pod keeps (one being detached is on its way out). */
+const phases = (c: PodContext): ChildPhase[] => ids(c).filter((id) => c.resolved?.change?.op !== 'detach' || id !== c.resolved.change.ifName).map((id) => c.phases[id] ?? 'settingUp');
 const FINISHED: ChildPhase[] = ['restored', 'teardownFailed'];
 const isFinished = (c: PodContext, id: string): boolean => c.finished.includes(id) || FINISHED.includes(c.phases[id] ?? 'settingUp');
 /** Restored, or ended in failed after its own clean rollback (a final state of the SR-IOV machine). */
