@@ -86,8 +86,16 @@ export function podDetails(p: PodStatus, s: Style): string {
       field('dhcp', `received ${c.received}: offered ${c.offered}, acked ${c.acked}, naked ${c.naked}, informed ${c.informed}, released ${c.released}, declined ${c.declined}, ignored ${c.ignored}, malformed ${c.malformed}, ratelimited ${c.ratelimited}`);
       if (i.dhcp.trimmed.replies) field('trimmed', `${i.dhcp.trimmed.replies} replies too large for the client, ${i.dhcp.trimmed.options} options dropped`);
       for (const k of conflicts) field('conflict', `${k.address} declined at ${when(k.at)}${k.message ? `: ${k.message}` : ''}`);
-    } else if (i.kind === 'tap') {
+    } else if (i.kind === 'tap' && i.ips?.some((a) => a.includes('.'))) {
       field('dhcp', 'no DHCP message seen yet');
+    }
+    if (i.ipv6) {
+      const { dhcp6: d, ra } = i.ipv6;
+      const c = d.counters;
+      field('lease6', `${d.lease.addresses.join(', ')} ${d.lease.bound ? 'bound' : d.lease.state}${d.lease.expiresAt ? `, expires ${when(d.lease.expiresAt)}` : ''}${d.lease.clientDuid ? `, client ${d.lease.clientDuid}` : ''}`);
+      field('dhcpv6', `received ${c.received}: advertised ${c.advertised}, bound ${c.bound}, renewed ${c.renewed}, confirmed ${c.confirmed}, informed ${c.informed}, released ${c.released}, declined ${c.declined}, notOnLink ${c.notOnLink}, useMulticast ${c.useMulticast}, ignored ${c.ignored}, malformed ${c.malformed}, ratelimited ${c.ratelimited}`);
+      field('ra', `sent ${ra.sent}${ra.lastSentAt ? ` (last ${when(ra.lastSentAt)})` : ''}, RS ${ra.solicitations}: answered ${ra.solicited}, malformed ${ra.malformed}, ratelimited ${ra.ratelimited}; router lifetime ${ra.routerLifetime}s, prefixes ${ra.prefixes.join(' ') || '-'}, routes ${ra.routes.join(' ') || '-'}, dns ${ra.rdnss.join(' ') || '-'}${ra.mtu ? `, mtu ${ra.mtu}` : ''}${ra.dropped ? `, dropped ${ra.dropped.join(' ')}` : ''}`);
+      for (const k of d.conflicts) field('conflict6', `${k.address} declined at ${when(k.at)} by ${k.clientDuid}`);
     }
     if (i.antiSpoofing) field('antispoof', antiSpoofSummary(i.antiSpoofing));
     if (i.error) field('error', paint(s, 'red', i.error));

@@ -106,6 +106,20 @@ export function renderMetrics(rt: MetricsSource): string {
   x.family('netlet_dhcp_lease_bound', 'gauge', '1 while the VM holds an unexpired lease.');
   for (const s of served) x.sample('netlet_dhcp_lease_bound', { pod: s.pod, interface: s.iface }, s.dhcp.lease.bound ? 1 : 0);
 
+  const served6 = pods.flatMap((p) => p.interfaces.filter((i) => i.ipv6).map((i) => ({ pod: p.podId, iface: i.name, v6: i.ipv6! })));
+  x.family('netlet_dhcp6_messages_total', 'counter', 'DHCPv6 messages received per interface by outcome (received counts them all).');
+  for (const s of served6) {
+    for (const [outcome, n] of Object.entries(s.v6.dhcp6.counters)) x.sample('netlet_dhcp6_messages_total', { pod: s.pod, interface: s.iface, outcome }, n);
+  }
+  x.family('netlet_dhcp6_lease_bound', 'gauge', '1 while the VM holds its DHCPv6 addresses.');
+  for (const s of served6) x.sample('netlet_dhcp6_lease_bound', { pod: s.pod, interface: s.iface }, s.v6.dhcp6.lease.bound ? 1 : 0);
+  x.family('netlet_ra_sent_total', 'counter', 'Router Advertisements sent per interface.');
+  for (const s of served6) x.sample('netlet_ra_sent_total', { pod: s.pod, interface: s.iface }, s.v6.ra.sent);
+  x.family('netlet_ra_solicitations_total', 'counter', 'Router Solicitations per interface by outcome.');
+  for (const s of served6) {
+    for (const outcome of ['solicited', 'malformed', 'ratelimited'] as const) x.sample('netlet_ra_solicitations_total', { pod: s.pod, interface: s.iface, outcome }, s.v6.ra[outcome]);
+  }
+
   x.family('netlet_antispoof_dropped_total', 'counter', 'Frames from the VM dropped by anti-spoofing, per interface and reason.');
   for (const p of pods) {
     for (const i of p.interfaces) {

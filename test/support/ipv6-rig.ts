@@ -149,7 +149,9 @@ export function startClient6(kind: Client6, vm: Netns, dir: string): Running6 {
   writeFileSync(lease6, '');
   writeFileSync(lease4, '');
   const p4 = spawnLogged('ip', ['netns', 'exec', vm.name, 'dhclient', '-4', '-d', '-v', '-lf', lease4, '-pf', join(dir, 'd4.pid'), 'eth0']);
-  const p6 = spawnLogged('ip', ['netns', 'exec', vm.name, 'dhclient', '-6', '-d', '-v', '-lf', lease6, '-pf', join(dir, 'd6.pid'), 'eth0']);
+  // dhclient -6 binds to the link-local: it fails while DAD still holds it tentative.
+  const p6 = spawnLogged('ip', ['netns', 'exec', vm.name, 'sh', '-c',
+    'while ip -6 addr show dev eth0 tentative | grep -q inet6 || ! ip -6 addr show dev eth0 | grep -q fe80; do sleep 0.1; done; exec dhclient -6 -d -v -lf "$0" -pf "$1" eth0', lease6, join(dir, 'd6.pid')]);
   return {
     output: () => p4.out() + p6.out(),
     dns: () => [...readFileSync(lease6, 'utf8').matchAll(/option dhcp6.name-servers ([^;]+);/g)].flatMap((m) => m[1]!.split(/,\s*/)),
