@@ -109,7 +109,7 @@ export function renderMetrics(rt: MetricsSource): string {
   const served6 = pods.flatMap((p) => p.interfaces.filter((i) => i.ipv6).map((i) => ({ pod: p.podId, iface: i.name, v6: i.ipv6! })));
   x.family('netlet_dhcp6_messages_total', 'counter', 'DHCPv6 messages received per interface by outcome (received counts them all).');
   for (const s of served6) {
-    for (const [outcome, n] of Object.entries(s.v6.dhcp6.counters)) x.sample('netlet_dhcp6_messages_total', { pod: s.pod, interface: s.iface, outcome }, n);
+    for (const [outcome, n] of Object.entries(s.v6.dhcp6.counters) as [string, number][]) x.sample('netlet_dhcp6_messages_total', { pod: s.pod, interface: s.iface, outcome }, n);
   }
   x.family('netlet_dhcp6_lease_bound', 'gauge', '1 while the VM holds its DHCPv6 addresses.');
   for (const s of served6) x.sample('netlet_dhcp6_lease_bound', { pod: s.pod, interface: s.iface }, s.v6.dhcp6.lease.bound ? 1 : 0);
