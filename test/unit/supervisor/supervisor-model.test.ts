@@ -407,8 +407,10 @@ void test('model-based: the supervisor with a veth and an SR-IOV child reaches e
       replayed++;
     }
   }
-  assert.deepEqual([...allStates].filter((s) => !seenStates.has(s)), [], 'unvisited states');
-  assert.deepEqual([...allTrans].filter((x) => !seenTrans.has(x)), [], 'untaken transitions');
+  // Hot-plug (attaching/detaching, ATTACH/DETACH, a restart with a change recorded) is covered by supervisor-hotplug.test.
+  const hotplug = (k: string): boolean => /attaching|detaching|--(ATTACH|DETACH)#/.test(k);
+  assert.deepEqual([...allStates].filter((s) => !seenStates.has(s) && !hotplug(s)), [], 'unvisited states');
+  assert.deepEqual([...allTrans].filter((x) => !seenTrans.has(x) && !hotplug(x)), [], 'untaken transitions');
   // The scenarios the issue names all have paths (and were replayed above).
   for (const e of ['fresh: ready', 'fresh: failed', 'fresh: gone', 'fresh: teardownFailed', 'fresh: rollbackFailed', 'resume: ready record: ready', 'resume: veth mid-setup: failed', 'resume: VF mid-setup: failed', 'resume: VF mid-setup: rollbackFailed']) assert.ok(ends.has(e), `a path ends in ${e}`);
   t.diagnostic(`${allStates.size} states, ${allTrans.size} transitions, ${graphStates} model states, ${replayed} paths replayed`);
