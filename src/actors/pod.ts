@@ -114,7 +114,7 @@ export class Pod {
    */
   async setup(): Promise<void> {
     this.actor.send({ type: 'SETUP' });
-    const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(String(x.value)), { timeout: Infinity });
+    const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(topState(x.value)), { timeout: Infinity });
     if (s.value === 'ready') return;
     const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
     if (s.value === 'rollbackFailed') {
@@ -138,7 +138,7 @@ export class Pod {
   /** Tears down to gone; rejects if an interface could not be restored (TEARDOWN retries). */
   async teardown(): Promise<void> {
     this.actor.send({ type: 'TEARDOWN' });
-    const s = await waitFor(this.actor, (x) => ['gone', 'failed', 'teardownFailed'].includes(String(x.value)), { timeout: Infinity });
+    const s = await waitFor(this.actor, (x) => ['gone', 'failed', 'teardownFailed'].includes(topState(x.value)), { timeout: Infinity });
     if (s.value === 'teardownFailed') {
       const errs = [...this.lastErrors.entries()].map(([k, v]) => `${k}: ${v.message}`).join('; ');
       throw new NetletError('TEARDOWN_FAILED', `pod ${this.podId}: teardown incomplete: ${errs || s.context.error?.message}; call teardownPod again`);
@@ -182,8 +182,7 @@ export class Pod {
   /** Sends ATTACH/DETACH and waits until the pod is back at rest. */
   private async change(e: { type: 'ATTACH'; request: AttachRequest } | { type: 'DETACH'; ifName: string }) {
     this.actor.send(e);
-    const top = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
-    return waitFor(this.actor, (x) => top(x.value) !== 'attaching' && top(x.value) !== 'detaching', { timeout: Infinity });
+    return waitFor(this.actor, (x) => topState(x.value) !== 'attaching' && topState(x.value) !== 'detaching', { timeout: Infinity });
   }
 
   private attachEnv(): AttachEnv {
@@ -313,7 +312,7 @@ export class Pod {
     return {
       ...resolved,
       children: resolved.children.map(resumed),
-      ...(ch ? { change: { ...ch, ...(ch.child ? { child: resumed(ch.child as ChildSpec) } : {}) } } : {}),
+      ...(ch ? { change: { ...ch, ...(ch.child ? { child: resumed(ch.child) } : {}) } } : {}),
     };
   }
 
@@ -458,7 +457,7 @@ export class Pod {
       }
     }
     // Keep the record current after each step too (the journal covers "before").
-    if (snap.status === 'active' && snap.context.resolved && !['forgetting', 'forgettingAfterRollback', 'gone', 'failed'].includes(String(snap.value))) {
+    if (snap.status === 'active' && snap.context.resolved && !['forgetting', 'forgettingAfterRollback', 'gone', 'failed'].includes(topState(snap.value))) {
       try {
         this.persistNow();
       } catch (e) {
@@ -580,6 +579,9 @@ export class Pod {
     return new Set((await this.rt.links()).map((l) => l.name));
   }
 }
+
+/** A state value's top-level state (hot-plug states are nested). */
+const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
 const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');
 

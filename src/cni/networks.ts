@@ -129,7 +129,7 @@ export interface AttachmentRequest extends ExecOptions {
 /** ADD of one network for a pod that already has others (hot-plug). A missing network fails before anything runs. */
 export async function addAttachment(req: AttachmentRequest): Promise<{ interfaces: InterfacePlan[]; dns: Dns; result: Record<string, unknown> }> {
   const list = selectNetwork(await loadNetworkConfigs(req.confDir), req.network, req.confDir);
-  const rt: RuntimeConf = { containerId: req.podId, netns: req.netnsPath, ifName: req.ifName, args: podArgs({ ...req, podName: req.podName ?? '', podNamespace: req.podNamespace ?? '' } as PodNetworkRequest) };
+  const rt: RuntimeConf = { containerId: req.podId, netns: req.netnsPath, ifName: req.ifName, args: podArgs({ ...req, podName: req.podName ?? '', podNamespace: req.podNamespace ?? '' }) };
   try {
     const added = await addNetworkList(list, rt, req, req.index);
     return { interfaces: added.interfaces, dns: added.dns, result: added.result };

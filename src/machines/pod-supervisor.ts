@@ -91,7 +91,7 @@ export function childPhase(value: unknown): ChildPhase {
 const ids = (c: PodContext): string[] => (c.resolved?.children ?? []).map((ch) => ch.id);
 /** The committed children plus one being attached: what a rollback or teardown must undo. */
 const allChildren = (c: PodContext): ChildSpec[] => {
-  const extra = c.resolved?.change?.child as ChildSpec | undefined;
+  const extra = c.resolved?.change?.child;
   return [...(c.resolved?.children ?? []), ...(extra ? [extra] : [])];
 };
 const allIds = (c: PodContext): string[] => allChildren(c).map((ch) => ch.id);
@@ -344,7 +344,7 @@ export const podSupervisorMachine = podSetup.createMachine({
         resolving: {
           invoke: {
             src: 'resolveAttach',
-            input: ({ context, event }) => ({ podId: context.podId, request: context.attachRequest ?? { ifName: context.resolved!.change!.ifName } }),
+            input: ({ context }) => ({ podId: context.podId, request: context.attachRequest ?? { ifName: context.resolved!.change!.ifName } }),
             onDone: { target: 'recording', actions: 'setChangeChild' },
             // resolveAttach undoes its own CNI ADD; nothing else was touched.
             onError: { target: '#pod.ready', actions: { type: 'endChange', params: { outcome: 'rolledBack' } } },
