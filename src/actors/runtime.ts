@@ -48,6 +48,17 @@ export interface RuntimeStats {
   rolledBack: number;
 }
 
+/** A request whose cniResult came as JSON text, with it parsed (CNI_RESULT_INVALID if it is not JSON). */
+function parsedResult<T>(req: T): T {
+  const text = (req as { cniResult?: unknown } | undefined)?.cniResult;
+  if (typeof text !== 'string') return req;
+  try {
+    return { ...req, cniResult: JSON.parse(text) as unknown };
+  } catch (e) {
+    throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
+  }
+}
+
 /** The logger of a runtime given none: the program embedding netlet owns stdout, so only
  *  warnings and errors, on stderr, unless NETLET_LOG_LEVEL asks for more. */
 export const defaultLogger = (): Logger => pino({ level: process.env.NETLET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
@@ -187,13 +198,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger: log,
     async setupPod(req) {
       if (closed) throw new NetletError('RUNTIME_CLOSED', 'the runtime is closed');
-      if (typeof (req as { cniResult?: unknown })?.cniResult === 'string') {
-        try {
-          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) };
-        } catch (e) {
-          throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
-        }
-      }
+      req = parsedResult(req);
       const r: PodRequest = validate(setupRequestSchema, req, 'setupPod request');
       return serial(r.podId, async () => {
         const existing = pods.get(r.podId);
@@ -234,13 +239,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     async attachInterface(podId, req) {
       if (closed) throw new NetletError('RUNTIME_CLOSED', 'the runtime is closed');
-      if (typeof (req as { cniResult?: unknown })?.cniResult === 'string') {
-        try {
-          req = { ...req, cniResult: JSON.parse((req as { cniResult: string }).cniResult) };
-        } catch (e) {
-          throw new NetletError('CNI_RESULT_INVALID', `cniResult is a string but not JSON: ${(e as Error).message}`);
-        }
-      }
+      req = parsedResult(req);
       const r = validate(attachRequestSchema, req, 'attachInterface request');
       return serial(podId, async () => {
         const pod = pods.get(podId);
