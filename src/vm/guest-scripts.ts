@@ -8,11 +8,21 @@ export const PING_MARK = 'NETLET-PING';
 export const READY_MARK = 'NETLET-READY';
 /** `NETLET-HOTPLUG add ethN <mac> ok|fail <cidr>` / `NETLET-HOTPLUG del ethN` (with netlet.hotplug=1). */
 export const HOTPLUG_MARK = 'NETLET-HOTPLUG';
+/** `NETLET-PING6 ok|fail <target>` (with netlet.ipv6=1 and netlet.ping6=<addr>), before NETLET-PING. */
+export const PING6_MARK = 'NETLET-PING6';
+
+/** Merges /run/dns/* (one file per interface and family) into /etc/resolv.conf. */
+const resolvMerge = `{
+      s=$(sed -n 's/^search //p' /run/dns/* | tr ' ' '\\n' | awk 'NF && !seen[$0]++' | tr '\\n' ' ' | sed 's/ *$//')
+      [ -n "$s" ] && echo "search $s"
+      grep -h '^nameserver ' /run/dns/* | awk '!seen[$0]++'
+    } > /etc/resolv.conf`;
 
 /** PID 1: modules, DHCP on every ethN, report, ping the gateway, then idle or power off. */
 export const initScript = `#!/bin/sh
 # netlet test VM init (PID 1). Kernel options: netlet.nics=N (NICs to wait for),
-# netlet.exit=1 (power off after the report), netlet.hotplug=1 (DHCP NICs that come later).
+# netlet.exit=1 (power off after the report), netlet.hotplug=1 (DHCP NICs that come later),
+# netlet.ipv6=1 (DHCPv6 by dhcpcd; the kernel takes the RA), netlet.ping6=ADDR (ping it over IPv6).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -23,11 +33,15 @@ echo 1 > /proc/sys/kernel/printk
 
 exit_after=0
 hotplug=0
+ipv6=0
+ping6=""
 nics=1
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     netlet.exit=1) exit_after=1 ;;
     netlet.hotplug=1) hotplug=1 ;;
+    netlet.ipv6=1) ipv6=1 ;;
+    netlet.ping6=*) ping6=\${arg#netlet.ping6=} ;;
     netlet.nics=*) nics=\${arg#netlet.nics=} ;;
   esac
 done
@@ -55,22 +69,48 @@ for ifc in $ifaces; do
     dhcp="$dhcp $ifc:fail"
   fi
 done
+dhcp6=""
+if [ "$ipv6" = 1 ]; then
+  for ifc in $ifaces; do
+    # -w: fork to the background once the address is there (it keeps renewing).
+    if dhcpcd -f /etc/dhcpcd.conf -c /dhcpcd.script -w -t 30 "$ifc" > "/run/dhcpcd-$ifc.log" 2>&1; then
+      dhcp6="$dhcp6 $ifc:ok"
+    else
+      dhcp6="$dhcp6 $ifc:fail"
+      sed 's/^/NETLET-DHCPCD /' "/run/dhcpcd-$ifc.log"
+    fi
+  done
+  # The default route comes from the RA (the kernel's); an address is usable once DAD is over.
+  i=0
+  while [ $i -lt 100 ] && { ! ip -6 route | grep -q '^default' || ip -6 addr | grep -q tentative; }; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+fi
 
 # A fresh line first: firmware/console escape codes may precede it on the serial line.
 echo
 echo ${REPORT_BEGIN}
 echo "## dhcp"
 for d in $dhcp; do echo "$d"; done
+echo "## dhcp6"
+for d in $dhcp6; do echo "$d"; done
 echo "## link"
 for ifc in $ifaces; do echo "$ifc $(cat /sys/class/net/$ifc/address) $(cat /sys/class/net/$ifc/mtu)"; done
 echo "## addr"
 ip -o addr
 echo "## route"
 ip route
+echo "## route6"
+ip -6 route
 echo "## resolv"
 cat /etc/resolv.conf 2>/dev/null
 echo ${REPORT_END}
 
+if [ "$ipv6" = 1 ] && [ -n "$ping6" ]; then
+  if ping6 -c 3 -W 2 "$ping6" > /dev/null 2>&1; then r=ok; else r=fail; fi
+  echo "${PING6_MARK} $r $ping6"
+fi
 gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p' | head -n 1)
 if [ -n "$gw" ] && ping -c 3 -W 2 "$gw" > /dev/null 2>&1; then
   echo "${PING_MARK} ok $gw"
@@ -156,11 +196,33 @@ case "$1" in
       [ -n "$s" ] && echo "search $s"
       for ns in $dns; do echo "nameserver $ns"; done
     } > "/run/dns/$interface"
+    ${resolvMerge}
+    ;;
+esac
+exit 0
+`;
+
+/**
+ * dhcpcd for IPv6 only: DHCPv6 IA_NA, no router solicitation of its own (the guest
+ * kernel takes netlet's RA, accept_ra=1, for the default route and on-link prefix).
+ */
+export const dhcpcdConf = `ipv6only
+noipv6rs
+ia_na 1
+nodelay
+persistent
+option dhcp6_name_servers, dhcp6_domain_search
+`;
+
+/** dhcpcd hook: the DHCPv6 DNS into /run/dns/<ifc>.6, merged like udhcpc's. */
+export const dhcpcdScript = `#!/bin/sh
+case "$reason" in
+  BOUND6|RENEW6|REBIND6|REBOOT6|INFORM6)
     {
-      s=$(sed -n 's/^search //p' /run/dns/* | tr ' ' '\\n' | awk 'NF && !seen[$0]++' | tr '\\n' ' ' | sed 's/ *$//')
-      [ -n "$s" ] && echo "search $s"
-      grep -h '^nameserver ' /run/dns/* | awk '!seen[$0]++'
-    } > /etc/resolv.conf
+      [ -n "$new_dhcp6_domain_search" ] && echo "search $new_dhcp6_domain_search"
+      for ns in $new_dhcp6_name_servers; do echo "nameserver $ns"; done
+    } > "/run/dns/$interface.6"
+    ${resolvMerge}
     ;;
 esac
 exit 0

@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { writeCpio, type CpioEntry } from './cpio.js';
-import { initScript, udhcpcScript } from './guest-scripts.js';
+import { dhcpcdConf, dhcpcdScript, initScript, udhcpcScript } from './guest-scripts.js';
+import { defaultDhcpcd, dhcpcdEntries } from './dhcpcd.js';
 import { prepareKernel, type Progress } from './kernel.js';
 
 const run = promisify(execFile);
 
 /** Bump when the image layout changes in a way the hashed inputs do not capture. */
-const IMAGE_FORMAT = 1;
+const IMAGE_FORMAT = 2;
 
 export const defaultCacheDir = fileURLToPath(new URL('../../../.cache/vm/', import.meta.url));
 
@@ -35,8 +36,12 @@ export interface BuildVmImageOptions {
   kernelPackage?: string;
   /** busybox-static's binary. */
   busybox?: string;
+  /** dhcpcd's binary (the guest's DHCPv6 client); its libraries come along. */
+  dhcpcd?: string;
   onProgress?: Progress;
 }
+
+const BASE_DIRS = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'etc', 'run', 'tmp', 'lib', 'lib/modules'];
 
 async function busyboxApplets(busybox: string): Promise<string[]> {
   const { stdout } = await run(busybox, ['--list-full']);
@@ -44,12 +49,12 @@ async function busyboxApplets(busybox: string): Promise<string[]> {
   return stdout.split('\n').filter((l) => /^[a-z/]+\/[^/]+$/.test(l) && l !== 'bin/busybox');
 }
 
-async function initramfsEntries(busybox: string, moduleDir: string, modules: string[]): Promise<CpioEntry[]> {
+async function initramfsEntries(busybox: string, moduleDir: string, modules: string[], dhcpcd: CpioEntry[]): Promise<CpioEntry[]> {
   const bb = await readFile(busybox);
   const s = await stat(busybox);
   if (!(s.mode & 0o100)) throw new Error(`${busybox} is not executable`);
   const entries: CpioEntry[] = [];
-  for (const d of ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'etc', 'run', 'tmp', 'lib', 'lib/modules']) {
+  for (const d of BASE_DIRS) {
     entries.push({ kind: 'dir', path: d, mode: d === 'tmp' ? 0o1777 : 0o755 });
   }
   // The kernel opens /dev/console for init's stdio before /init can mount devtmpfs.
@@ -60,7 +65,7 @@ async function initramfsEntries(busybox: string, moduleDir: string, modules: str
   entries.push({ kind: 'file', path: 'lib/modules/load-order', data: Buffer.from(modules.map((m) => `${m}\n`).join('')) });
   entries.push({ kind: 'file', path: 'init', data: Buffer.from(initScript), mode: 0o755 });
   entries.push({ kind: 'file', path: 'udhcpc.script', data: Buffer.from(udhcpcScript), mode: 0o755 });
-  return entries;
+  return [...entries, ...dhcpcd];
 }
 
 /** Kernel + initramfs for the test VM; cached under cacheDir, safe to call concurrently. */
@@ -70,9 +75,12 @@ export async function buildVmImage(opts: BuildVmImageOptions = {}): Promise<VmIm
   const progress = opts.onProgress ?? ((): void => {});
   const kernel = await prepareKernel({ cacheDir, kernelPackage: opts.kernelPackage, onProgress: progress });
 
-  const key = createHash('sha256')
-    .update(JSON.stringify({ IMAGE_FORMAT, kernel: kernel.version, modules: kernel.modules, initScript, udhcpcScript }))
-    .update(await readFile(busybox))
+  const dhcpcd = await dhcpcdEntries(opts.dhcpcd ?? defaultDhcpcd, new Set(BASE_DIRS));
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ IMAGE_FORMAT, kernel: kernel.version, modules: kernel.modules, initScript, udhcpcScript, dhcpcdConf, dhcpcdScript }))
+    .update(await readFile(busybox));
+  for (const b of dhcpcd.bytes) hash.update(b);
+  const key = hash
     .digest('hex')
     .slice(0, 12);
   const dir = join(cacheDir, `initrd-${kernel.version}-${key}`);
@@ -86,7 +94,7 @@ export async function buildVmImage(opts: BuildVmImageOptions = {}): Promise<VmIm
   progress(`building initramfs ${key} for ${kernel.version}`);
   const tmp = await mkdtemp(join(cacheDir, '.tmp-initrd-'));
   try {
-    const cpio = writeCpio(await initramfsEntries(busybox, join(kernel.dir, 'modules'), kernel.modules));
+    const cpio = writeCpio(await initramfsEntries(busybox, join(kernel.dir, 'modules'), kernel.modules, dhcpcd.entries));
     await writeFile(join(tmp, 'initrd.img'), gzipSync(cpio, { level: 6 }));
     await chmod(tmp, 0o755);
     try {

@@ -1,6 +1,6 @@
 // Parses the block the test VM's /init prints on the serial console
 // (NETLET-REPORT-BEGIN ... NETLET-REPORT-END, then NETLET-PING ok|fail <gw>).
-import { PING_MARK, REPORT_BEGIN, REPORT_END } from './guest-scripts.js';
+import { PING6_MARK, PING_MARK, REPORT_BEGIN, REPORT_END } from './guest-scripts.js';
 
 export interface VmInterface {
   name: string;
@@ -10,6 +10,8 @@ export interface VmInterface {
   addresses: string[];
   /** Whether udhcpc got a lease on it. */
   dhcp: boolean;
+  /** Whether dhcpcd got a DHCPv6 address on it (netlet.ipv6=1 only). */
+  dhcp6: boolean;
 }
 
 export interface VmRoute {
@@ -23,9 +25,13 @@ export interface VmRoute {
 export interface VmReport {
   interfaces: VmInterface[];
   routes: VmRoute[];
+  /** `ip -6 route` (link-local and multicast routes included). */
+  routes6: VmRoute[];
   dns: { nameservers: string[]; search: string[] };
   /** Undefined if the ping line has not been printed (yet). */
   ping?: { ok: boolean; gateway?: string };
+  /** The IPv6 ping verdict, when the VM was asked for one. */
+  ping6?: { ok: boolean; target: string };
 }
 
 /** Section name -> its lines, for the text between the markers. */
@@ -47,10 +53,12 @@ export function parseReport(serial: string): VmReport | undefined {
   if (begin < 0 || end < 0) return undefined;
   const s = sections(text.slice(begin + REPORT_BEGIN.length + 1, end));
 
-  const dhcpOk = new Set((s.get('dhcp') ?? []).filter((l) => l.endsWith(':ok')).map((l) => l.slice(0, -3)));
+  const okIn = (section: string): Set<string> => new Set((s.get(section) ?? []).filter((l) => l.endsWith(':ok')).map((l) => l.slice(0, -3)));
+  const dhcpOk = okIn('dhcp');
+  const dhcp6Ok = okIn('dhcp6');
   const interfaces: VmInterface[] = (s.get('link') ?? []).map((l) => {
     const [name = '', mac = '', mtu = '0'] = l.split(/\s+/);
-    return { name, mac, mtu: Number(mtu), addresses: [], dhcp: dhcpOk.has(name) };
+    return { name, mac, mtu: Number(mtu), addresses: [], dhcp: dhcpOk.has(name), dhcp6: dhcp6Ok.has(name) };
   });
   for (const l of s.get('addr') ?? []) {
     // "2: eth0    inet 10.0.0.5/24 brd ... scope global eth0\  valid_lft ..."
@@ -58,7 +66,7 @@ export function parseReport(serial: string): VmReport | undefined {
     const iface = interfaces.find((i) => i.name === m?.[1]);
     if (m?.[2] && iface) iface.addresses.push(m[2]);
   }
-  const routes: VmRoute[] = (s.get('route') ?? []).map((raw) => {
+  const routesOf = (section: string): VmRoute[] => (s.get(section) ?? []).map((raw) => {
     const words = raw.split(/\s+/);
     const after = (k: string): string | undefined => {
       const i = words.indexOf(k);
@@ -74,5 +82,7 @@ export function parseReport(serial: string): VmReport | undefined {
   // Not anchored: a kernel message printed on the console can share the verdict's line.
   const p = new RegExp(`${PING_MARK} (ok|fail) ([0-9.]+|none)`).exec(text.slice(end));
   const ping = p ? { ok: p[1] === 'ok', gateway: p[2] === 'none' ? undefined : p[2] } : undefined;
-  return { interfaces, routes, dns, ping };
+  const p6 = new RegExp(`${PING6_MARK} (ok|fail) ([0-9a-fA-F:.]+)`).exec(text.slice(end));
+  const ping6 = p6 ? { ok: p6[1] === 'ok', target: p6[2] ?? '' } : undefined;
+  return { interfaces, routes: routesOf('route'), routes6: routesOf('route6'), dns, ping, ping6 };
 }
