@@ -5,6 +5,8 @@
 // converge: a pod that was ready is adopted and serves again; anything else is rolled back
 // completely (netns as before CNI ADD, CNI cache empty, IPs released, no nb-/nt- links,
 // no nft tables, no record), with no process left in the pod netns and no fd leaked.
+// The shaped case has global IPv6 addresses, so every crash point there also covers the
+// IPv6 serving's state (forwarding sysctls, routes on the bridge, the nft rules).
 // Also: a pod whose netns was deleted while the runtime was down is cleaned up on start.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -85,6 +87,12 @@ async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: bool
         assert.equal(net.interfaces.length, 2);
         const pool = (rt as unknown as Record<symbol, DhcpPool>)[Symbol.for('netlet.test.dhcpPool')]!;
         assert.ok(pool.isServing('crash-pod/eth0') && pool.isServing('crash-pod/eth1'), `${what}: DHCP served again`);
+        // The shape's global IPv6 addresses: RA + DHCPv6 serve again, the pod forwarding for the VM.
+        if (shaped) {
+          const v6 = rt.getPod('crash-pod')!.interfaces.map((i) => i.ipv6);
+          assert.ok(v6.length === 2 && v6.every((s) => s && s.ra.sent >= 1), `${what}: IPv6 served again: ${JSON.stringify(v6)}`);
+          assert.equal(pod.exec('cat', ['/proc/sys/net/ipv6/conf/all/forwarding']).trim(), '1', `${what}: the pod forwards for the VM`);
+        }
         await rt.teardownPod('crash-pod');
       } else {
         assert.deepEqual(rt.listPods(), [], `${what}: rolled back on start (${rt.stats().rolledBack} rolled back)`);

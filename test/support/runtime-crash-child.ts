@@ -8,7 +8,8 @@
 // (with a cniResult no CNI runs: the pod netns holds a shape the test made; `networks`: the
 // setup's cni annotation, default 'neta,netb'). Modes attach/detach adopt a pod an earlier
 // child set up, then attach netb as eth1 (or detach eth1); only their records are watched.
-// crashAt 0 runs to the end (a dry run that lists the distinct records).
+// crashAt 0 runs to the end (a dry run that lists the distinct records); -1 SIGKILLs the
+// child once setupPod has resolved (a runtime killed with its pod ready).
 import { writeSync } from 'node:fs';
 import pino from 'pino';
 import { createRuntime } from '../../src/index.js';
@@ -51,6 +52,7 @@ if (args.mode === 'attach' || args.mode === 'detach') {
 }
 const net = await rt.setupPod({ podId: args.podId, netnsPath: args.netnsPath, ...(args.cniResult ? { cniResult: args.cniResult } : { annotations: { cni: args.networks ?? 'neta,netb' } }) });
 say(`ready ${net.interfaces.map((i) => i.name).join(',')}`);
+if (args.crashAt === -1) process.kill(process.pid, 'SIGKILL');
 if (args.mode === 'teardown') {
   watching = true;
   await rt.teardownPod(args.podId);
