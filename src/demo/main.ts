@@ -20,24 +20,28 @@ const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m`
 const green = (s: string): string => (process.stdout.isTTY ? `\x1b[32m${s}\x1b[0m` : s);
 const red = (s: string): string => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s);
 
-const usage = `usage: netlet demo [--interfaces N] [--keep-logs]
+const usage = `usage: netlet demo [--interfaces N] [--ipv6] [--verbose]
 
 Boots a QEMU VM (software emulation) on a pod network that the real CNI bridge plugin
 and netlet set up in throwaway network namespaces, shows what the VM got by DHCP next
 to what CNI assigned, pings it, then tears everything down. Needs root.
 
   --interfaces N   networks (and VM NICs) to attach, 1-4 (default 1)
+  --ipv6           dual-stack networks: the VM also takes its IPv6 address by DHCPv6
+                   (dhcpcd) and its default route from netlet's Router Advertisement
   --verbose        netlet's JSON logs on stderr`;
 
 export async function runDemo(argv: string[]): Promise<number> {
   let count = 1;
   let verbose = false;
+  let ipv6 = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') { console.log(usage); return 0; }
     else if (a === '--interfaces') count = Number(argv[++i]);
     else if (a.startsWith('--interfaces=')) count = Number(a.split('=')[1]);
     else if (a === '--verbose') verbose = true;
+    else if (a === '--ipv6') ipv6 = true;
     else { console.error(`netlet demo: unknown argument ${a}\n${usage}`); return 2; }
   }
   if (!Number.isInteger(count) || count < 1 || count > 4) { console.error('netlet demo: --interfaces takes 1 to 4'); return 2; }
@@ -55,7 +59,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'netlet-demo-'));
   const confDir = join(dir, 'net.d');
   const cacheDir = join(dir, 'cni-cache');
-  const nets = demoNetworks(count, join(dir, 'ipam'), tag);
+  const nets = demoNetworks(count, join(dir, 'ipam'), tag, ipv6);
   const wrapper = ['ip', 'netns', 'exec', nodeNs];
   const podId = `demo-${tag}`;
   let runtime: Runtime | undefined;
@@ -90,7 +94,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     mkdirSync(confDir, { recursive: true });
     nets.forEach((n, i) => writeFileSync(join(confDir, `${10 + i}-${n.name}.conflist`), JSON.stringify(n.config, null, 2)));
 
-    step(3, `CNI ADD: Debian's bridge plugin + host-local, ${count} network(s) (${nets.map((n) => n.name).join(', ')})`);
+    step(3, `CNI ADD: Debian's bridge plugin + host-local${ipv6 ? ' (IPv4 + IPv6 ranges)' : ''}, ${count} network(s) (${nets.map((n) => n.name).join(', ')})`);
     const annotations = { cni: nets.map((n) => n.name).join(',') };
     const added = await addNetworks({ podId, podName: 'demo-vm', podNamespace: 'default', netnsPath: `/run/netns/${podNs}`, annotations, confDir, cacheDir, wrapper });
     cniAdded = true;
@@ -110,7 +114,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     // A live counter on a terminal; a line every 2 s otherwise (logs, CI).
     const tty = process.stdout.isTTY;
     const tick = setInterval(() => process.stdout.write(`${tty ? '\r' : ''}      booting… ${el()} (${lines} console lines)${tty ? '' : '\n'}`), tty ? 500 : 2000);
-    vm = bootVm({ kernel: image.kernel, initrd: image.initrd, nics: taps, timeoutMs: 120_000, onSerialLine: () => lines++ });
+    // --ipv6: dhcpcd in the guest, which then pings the first network's IPv6 gateway (on the node).
+    const append = ipv6 ? `netlet.ipv6=1 netlet.ping6=${nets[0]!.gateway6!}` : undefined;
+    vm = bootVm({ kernel: image.kernel, initrd: image.initrd, nics: taps, timeoutMs: 120_000, onSerialLine: () => lines++, ...(append ? { append } : {}) });
     let report;
     try {
       report = await vm.report(90_000);
@@ -119,7 +125,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       if (tty) process.stdout.write('\n');
     }
 
-    step(6, 'what the VM got by DHCP (read from its serial console), next to what CNI assigned');
+    step(6, `what the VM got by DHCP${ipv6 ? ', DHCPv6 and RA' : ''} (read from its serial console), next to what CNI assigned`);
     const rows: string[][] = [['', 'CNI assigned', 'VM got']];
     for (const [k, i] of added.interfaces.entries()) {
       const v = report.interfaces.find((x) => x.mac.toLowerCase() === i.mac?.toLowerCase());
@@ -127,24 +133,31 @@ export async function runDemo(argv: string[]): Promise<number> {
       const linkMtu = network.interfaces.find((n) => n.name === i.name)?.mtu;
       rows.push([`${i.name} mtu`, String(i.mtu ?? linkMtu ?? '?'), String(v?.mtu ?? '?')]);
       rows.push([`${i.name} mac`, i.mac ?? '?', v?.mac ?? '?']);
+      if (ipv6) rows.push([`${i.name} ipv6 by`, 'DHCPv6 (address) + RA (route, prefix)', v?.dhcp6 ? 'DHCPv6 ok' : red('no DHCPv6 lease')]);
       if (k === 0) rows.push(['dns', `${added.dns.nameservers.join(' ')} search ${added.dns.search.join(' ')}`, `${report.dns.nameservers.join(' ')} search ${report.dns.search.join(' ')}`]);
     }
-    const want = added.interfaces.flatMap((i) => i.routes.map((r) => `${r.dst === '0.0.0.0/0' ? 'default' : r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`));
-    rows.push(['routes', want.join(', '), report.routes.filter((r) => r.via).map((r) => `${r.dst} via ${r.via}`).join(', ')]);
+    const want = (v6: boolean): string => added.interfaces.flatMap((i) => i.routes.filter((r) => r.dst.includes(':') === v6)
+      .map((r) => `${r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)).join(', ');
+    rows.push(['routes', want(false), report.routes.filter((r) => r.via).map((r) => `${r.dst} via ${r.via}`).join(', ')]);
+    // The VM's IPv6 default router is the pod bridge's link-local (the RA's source); the pod forwards to the CNI gateway.
+    if (ipv6) rows.push(['ipv6 routes', want(true), report.routes6.filter((r) => r.via).map((r) => `${r.dst} via ${r.via} (pod bridge)`).join(', ') || red('none')]);
     printTable(rows);
     console.log(`      the VM pinged its gateway: ${report.ping?.ok ? green('yes') : red('no')}`);
+    if (ipv6) console.log(`      the VM pinged ${nets[0]!.gateway6!} (the node) over IPv6: ${report.ping6?.ok ? green('yes') : red('no')}`);
 
     step(7, 'pinging the VM from the node side');
-    let allPing = report.ping?.ok ?? false;
+    let allPing = (report.ping?.ok ?? false) && (!ipv6 || (report.ping6?.ok ?? false));
     for (const i of added.interfaces) {
-      const ipv4 = i.ips.find((ip) => ip.family === 4)!.address;
-      const r = spawnSync('ip', ['netns', 'exec', nodeNs, 'ping', '-c', '2', '-W', '2', ipv4], { encoding: 'utf8' });
-      const ok = r.status === 0;
-      allPing &&= ok;
-      console.log(`      ping ${ipv4}: ${ok ? green('ok') : red('failed')} ${(/rtt.*= ([\d./]+)/.exec(r.stdout)?.[1] ?? '').split('/')[1] ?? ''}${ok ? ' ms avg' : ''}`);
+      for (const ip of i.ips.filter((x) => x.family === 4 || ipv6)) {
+        const r = spawnSync('ip', ['netns', 'exec', nodeNs, 'ping', '-c', '2', '-W', '2', ip.address], { encoding: 'utf8' });
+        const ok = r.status === 0;
+        allPing &&= ok;
+        console.log(`      ping ${ip.address}: ${ok ? green('ok') : red('failed')} ${(/rtt.*= ([\d./]+)/.exec(r.stdout)?.[1] ?? '').split('/')[1] ?? ''}${ok ? ' ms avg' : ''}`);
+      }
     }
     const status = runtime.getPod(podId);
-    console.log(`      netlet status: pod ${status?.phase}; ${status?.interfaces.map((i) => `${i.name} ${i.state} (DHCP acked ${i.dhcp?.counters.acked ?? 0}, lease ${i.dhcp?.lease.state ?? '-'})`).join('; ')}`);
+    const v6 = (i: NonNullable<typeof status>['interfaces'][number]): string => (i.ipv6 ? `, DHCPv6 lease ${i.ipv6.dhcp6.lease.bound ? 'bound' : 'unbound'}, RAs sent ${i.ipv6.ra.sent}` : '');
+    console.log(`      netlet status: pod ${status?.phase}; ${status?.interfaces.map((i) => `${i.name} ${i.state} (DHCP acked ${i.dhcp?.counters.acked ?? 0}, lease ${i.dhcp?.lease.state ?? '-'}${v6(i)})`).join('; ')}`);
 
     step(8, 'tearing down: VM stopped, netlet teardownPod, then comparing the pod netns with what CNI left');
     await vm.kill();
@@ -159,7 +172,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     await delNetworks({ podId, netnsPath: `/run/netns/${podNs}`, confDir, cacheDir, wrapper });
     cniAdded = false;
     await cleanup();
-    const ok = diff.length === 0 && allPing && report.interfaces.filter((i) => i.addresses.length > 0).length === count;
+    const ok = diff.length === 0 && allPing && report.interfaces.filter((i) => i.addresses.length > 0).length === count && (!ipv6 || report.interfaces.every((i) => i.dhcp6));
     console.log(`${bold(ok ? green('demo finished') : red('demo finished with problems'))} in ${el()}`);
     return ok ? 0 : 1;
   } catch (e) {
