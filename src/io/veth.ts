@@ -85,6 +85,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
         await Promise.all(fds.map(closeAsync));
         tap = await rt.mustLink(s.tap);
       }
+      disableIpv6(rt.netns.fd, s.tap);
       if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
       if (s.linkGroup) for (const l of [br, tap]) if (l.group !== s.linkGroup) await rt.setGroup(l.index, s.linkGroup);
       const ipv6 = vmIpv6(s).length > 0;
@@ -150,6 +151,19 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       await restoreIface(rt, record.ifName, record);
     },
   };
+}
+
+/**
+ * A bridge port needs no IPv6 of its own. Left on, each time a VM opens the TAP (carrier on) the
+ * kernel may or may not give it a link-local address, a multicast route and DAD/MLD into the VM,
+ * as linkwatch and DAD timing fall: the pod netns would differ from run to run. No IPv6: skipped.
+ */
+function disableIpv6(nsFd: number, link: string): void {
+  try {
+    native.sysctlIn(nsFd, `net/ipv6/conf/${link}/disable_ipv6`, '1');
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
 }
 
 const nameConflict = (name: string, kind: string | undefined, want: string): NetletError =>

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { createRuntime, type PodInterface, type PodNetwork, type Runtime } from '../../src/index.js';
 import type { DhcpPool } from '../../src/io/dhcp-pool.js';
-import { sh, vethPair } from '../support/netns.js';
+import { vethPair } from '../support/netns.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
 import { assertNetnsRestored, settledNetnsView } from '../support/netns-view.js';
@@ -40,12 +40,8 @@ void test('attach netb to a ready pod on neta: TAP + DHCP before it resolves, no
     const id0 = rt.cloudInit('hp')!.instanceId;
     const allocs0 = rig.allocations();
     const before = await settledNetnsView(pod);
-    const trail: string[] = [];
-    const mark = (w: string) => trail.push(`${w}:${pod.json<{ flags: string[] }>('link', 'show', 'nt-eth0')[0]!.flags.includes('NO-CARRIER') ? 'off' : 'ON'}`);
-    mark('before');
     const t0 = performance.now();
     const added = await rt.attachInterface('hp', { ifName: 'eth1', network: 'netb' });
-    mark('attached');
     const attachMs = performance.now() - t0;
     closeIface(added);
     assert.equal(added.kind, 'tap');
@@ -61,10 +57,10 @@ void test('attach netb to a ready pod on neta: TAP + DHCP before it resolves, no
     const ci = rt.cloudInit('hp')!;
     assert.notEqual(ci.instanceId, id0, 'instance id changes with the set of interfaces');
     assert.match(ci.networkConfigV1Yaml, /10\.92\.0\./);
+    // Fresh fds of eth0 too: nt-eth0's carrier blinks on and off, as when a VM restarts (the
+    // settled view below waits for the kernel's linkwatch to show it off again).
     const net = rt.getNetwork('hp')!;
-    mark('getNetwork');
     closeFds(net);
-    mark('closed');
     assert.deepEqual(net.interfaces.map((i) => i.name), ['eth0', 'eth1']);
     // Default-route policy: netb's default route stays with eth0 (neta).
     assert.equal(net.interfaces[1]!.ips[0]!.gateway, '10.92.0.1');
@@ -76,17 +72,12 @@ void test('attach netb to a ready pod on neta: TAP + DHCP before it resolves, no
     const t1 = performance.now();
     await rt.detachInterface('hp', 'eth1');
     const detachMs = performance.now() - t1;
-    mark('detached');
     await rt.detachInterface('hp', 'eth1'); // idempotent
     await rt.detachInterface('hp', 'nope');
     assert.ok(!poolOf(rt).isServing('hp/eth1'));
     assert.ok(poolOf(rt).isServing('hp/eth0'));
     assert.equal(rt.getPod('hp')!.phase, 'ready');
     assert.equal(rt.cloudInit('hp')!.instanceId, id0, 'back to the same interfaces, the same instance id');
-    const holders = (): string => sh('sh', ['-c', 'grep -l "iff:.*nt-eth0" /proc/[0-9]*/fdinfo/* 2>/dev/null | cut -d/ -f3 | sort -u | while read p; do echo "$p $(tr "\\0" " " < /proc/$p/cmdline | cut -c1-80)"; done; true']);
-    const h = holders();
-    if (h.trim()) t.diagnostic(`nt-eth0 held by: ${h}`);
-    t.diagnostic(`carrier trail: ${trail.join(' ')}`);
     await assertNetnsRestored(pod, before, 'the pod netns as before the attach');
     assert.deepEqual(rig.cacheEntries().filter((e) => e.startsWith('netb-')), [], 'CNI DEL ran for netb');
     assert.deepEqual(rig.allocations(), allocs0, 'netb address released');

@@ -24,7 +24,7 @@ const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd()).fil
 // Routes from router advertisements count down their lifetime: keep the route, not the count.
 const noExpiry = (l: string): string => l.replace(/ expires \d+sec/, '');
 
-/** The view right now (see settledNetnsView for one after IPv6 duplicate address detection). */
+/** The view right now (see settledNetnsView for one after IPv6 duplicate address detection and linkwatch). */
 export function netnsView(ns: Netns): NetnsView {
   const links = ns.json('link').map((l: any) => {
     const master = l.master ? ` master ${l.master}` : '';
@@ -55,8 +55,25 @@ export async function settleDad(ns: Netns, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/**
+ * Waits until every link's operstate follows its carrier. The kernel's linkwatch applies a
+ * carrier change up to a second late (e.g. a TAP whose last fd just closed still shows
+ * neither NO-CARRIER nor LOWER_UP): only then do the flags say what they will stay.
+ */
+export async function settleLinks(ns: Netns, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = (): string[] => ns.json<{ ifname: string; flags: string[] }>('link')
+    .filter((l) => l.flags.includes('UP') && l.flags.includes('LOWER_UP') === l.flags.includes('NO-CARRIER'))
+    .map((l) => l.ifname);
+  for (let p = pending(); p.length; p = pending()) {
+    if (Date.now() > deadline) throw new Error(`links ${p.join(', ')} in ${ns.name}: operstate still not following the carrier after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function settledNetnsView(ns: Netns): Promise<NetnsView> {
   await settleDad(ns);
+  await settleLinks(ns);
   return netnsView(ns);
 }
 
