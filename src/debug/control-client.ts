@@ -6,8 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { native } from '../io/native.js';
 import { NetletError } from '../model/errors.js';
-import type { SetupRequest } from '../actors/options.js';
-import type { WirePodNetwork } from './control.js';
+import type { AttachInterfaceRequest, SetupRequest } from '../actors/options.js';
+import type { WireInterface, WirePodNetwork } from './control.js';
 
 export interface ControlResponse {
   status: number;
@@ -19,6 +19,12 @@ export interface SetupResult {
   network: WirePodNetwork;
   /** TAP fds by interface name, one per queue (the caller owns and closes them). */
   fds: Record<string, number[]>;
+}
+
+export interface AttachResult {
+  interface: WireInterface;
+  /** The TAP's fds, one per queue (the caller owns and closes them). */
+  fds: number[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,11 +66,22 @@ function splitResponse(buf: Buffer): { status: number; headers: Record<string, s
   return { status, headers, body: buf.subarray(bodyStart, bodyStart + len), rest: buf.subarray(bodyStart + len) };
 }
 
+/** A non-200 answer as a NetletError with the server's code and message. */
+function answerError(status: number, text: string): NetletError {
+  let err: { error?: string; code?: string } = {};
+  try {
+    err = JSON.parse(text) as typeof err;
+  } catch {
+    // not JSON
+  }
+  return new NetletError(err.code ?? `HTTP_${status}`, err.error ?? `control socket answered ${status}`, { status });
+}
+
 /**
- * POST /v1/pods asking for the TAP fds: returns the network and the fds received.
- * Throws a NetletError with the server's code for a non-200 answer.
+ * POST `path` with `body`, asking for TAP fds: the answer's JSON text and the fds received
+ * by interface name. Throws a NetletError with the server's code for a non-200 answer.
  */
-export async function setupPodWithFds(socketPath: string, req: SetupRequest, timeoutMs = 120_000): Promise<SetupResult> {
+async function postWithFds(socketPath: string, path: string, req: unknown, timeoutMs: number): Promise<{ text: string; fds: Record<string, number[]> }> {
   const sock: Socket = connect(socketPath);
   // Paused before it connects: node never reads this connection, recvmsg does.
   sock.pause();
@@ -75,7 +92,7 @@ export async function setupPodWithFds(socketPath: string, req: SetupRequest, tim
       sock.once('error', reject);
     });
     const body = Buffer.from(JSON.stringify(req));
-    const head = `POST /v1/pods HTTP/1.1\r\nHost: netlet\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Netlet-Fds: scm-rights\r\nConnection: close\r\n\r\n`;
+    const head = `POST ${path} HTTP/1.1\r\nHost: netlet\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Netlet-Fds: scm-rights\r\nConnection: close\r\n\r\n`;
     await new Promise<void>((resolve, reject) => sock.write(Buffer.concat([Buffer.from(head), body]), (e) => (e ? reject(e) : resolve())));
     const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
     if (fd === undefined || fd < 0) throw new Error('the connection has no fd');
@@ -98,16 +115,7 @@ export async function setupPodWithFds(socketPath: string, req: SetupRequest, tim
     const parsed = splitResponse(Buffer.concat(chunks));
     if (!parsed) throw new Error('the control socket sent an incomplete HTTP response');
     const text = parsed.body.toString('utf8');
-    if (parsed.status !== 200) {
-      let err: { error?: string; code?: string } = {};
-      try {
-        err = JSON.parse(text) as typeof err;
-      } catch {
-        // not JSON
-      }
-      throw new NetletError(err.code ?? `HTTP_${parsed.status}`, err.error ?? `control socket answered ${parsed.status}`, { status: parsed.status });
-    }
-    const network = JSON.parse(text) as WirePodNetwork;
+    if (parsed.status !== 200) throw answerError(parsed.status, text);
     const rest = parsed.rest;
     if (rest.length < 4) throw new Error('the fd frame is missing after the response');
     const n = rest.readUInt32BE(0);
@@ -121,9 +129,27 @@ export async function setupPodWithFds(socketPath: string, req: SetupRequest, tim
       k += l.queues;
     }
     received.length = 0;
-    return { network, fds };
+    return { text, fds };
   } finally {
     for (const fd of received) closeSync(fd);
     sock.destroy();
   }
+}
+
+/** POST /v1/pods asking for the TAP fds: returns the network and the fds received. */
+export async function setupPodWithFds(socketPath: string, req: SetupRequest, timeoutMs = 120_000): Promise<SetupResult> {
+  const { text, fds } = await postWithFds(socketPath, '/v1/pods', req, timeoutMs);
+  return { network: JSON.parse(text) as WirePodNetwork, fds };
+}
+
+/** POST /v1/pods/{id}/interfaces asking for the TAP fds: the attached interface and its fds (none for SR-IOV). */
+export async function attachInterfaceWithFds(socketPath: string, podId: string, req: AttachInterfaceRequest, timeoutMs = 120_000): Promise<AttachResult> {
+  const { text, fds } = await postWithFds(socketPath, `/v1/pods/${encodeURIComponent(podId)}/interfaces`, req, timeoutMs);
+  return { interface: JSON.parse(text) as WireInterface, fds: Object.values(fds).flat() };
+}
+
+/** DELETE /v1/pods/{id}/interfaces/{ifName}; throws a NetletError with the server's code for a non-200 answer. */
+export async function detachInterface(socketPath: string, podId: string, ifName: string, timeoutMs = 120_000): Promise<void> {
+  const r = await controlRequest(socketPath, 'DELETE', `/v1/pods/${encodeURIComponent(podId)}/interfaces/${encodeURIComponent(ifName)}`, undefined, timeoutMs);
+  if (r.status !== 200) throw answerError(r.status, r.body);
 }

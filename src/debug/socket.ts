@@ -99,8 +99,9 @@ export function onClientError(err: Error & { code?: string }, socket: import('no
 /** An HTTP status for an error from the runtime. */
 export function statusFor(e: unknown): number {
   const code = (e as { code?: unknown }).code;
-  if (code === 'INVALID_REQUEST' || code === 'CNI_RESULT_INVALID') return 400;
-  if (code === 'POD_BUSY') return 409;
+  if (code === 'INVALID_REQUEST' || code === 'CNI_RESULT_INVALID' || code === 'INTERFACE_NOT_IN_RESULT' || code === 'CNI_NETWORK_NOT_FOUND' || code === 'CNI_NOT_CONFIGURED') return 400;
+  if (code === 'POD_NOT_FOUND') return 404;
+  if (code === 'POD_BUSY' || code === 'POD_NOT_READY' || code === 'IFNAME_IN_USE' || code === 'DEFAULT_ROUTE_TAKEN') return 409;
   if (code === 'RUNTIME_CLOSED') return 503;
   return 500;
 }

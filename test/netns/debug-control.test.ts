@@ -1,15 +1,15 @@
 // The control socket through the real unix socket: a pod set up with the TAP fds passed
 // by SCM_RIGHTS (proved real by sending a DHCPDISCOVER into them and watching the
 // pod's DHCP server count it, also in /metrics), without fds (none leak), bad
-// requests, and DELETE.
+// requests, and DELETE; interface hot-plug (attach with the new TAP's fds, detach).
 import assert from 'node:assert/strict';
-import { closeSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { startControlServer } from '../../src/debug/control.js';
-import { controlRequest, setupPodWithFds } from '../../src/debug/control-client.js';
+import { attachInterfaceWithFds, controlRequest, detachInterface, setupPodWithFds } from '../../src/debug/control-client.js';
 import { discoverFrame, http, httpJson, makeRig, until, writeFrame } from './debug-rig.js';
 
 const quiet = pino({ level: 'silent' });
@@ -98,5 +98,85 @@ void test('control socket: setup with fds over SCM_RIGHTS, without fds, errors, 
     assert.equal((await httpJson(dsock, `/v1/pods/${podId}`)).status, 404);
     assert.deepEqual(rig.pod.links().filter((l) => l.startsWith('nt-') || l.startsWith('nb-')), [], 'TAP and bridge removed');
     assert.equal((await httpJson(csock, `/v1/pods/${podId}`, 'DELETE')).status, 200);
+  });
+});
+
+void test('control socket: attach an interface with its TAP fds over SCM_RIGHTS, without fds, errors, detach', { timeout: 90_000 }, async (t) => {
+  const rig = makeRig(t, { subnet: '10.77.3' });
+  // A second network to attach: its own bridge in the node netns, its own subnet.
+  writeFileSync(join(rig.dir, 'conf', '20-dbg2.conflist'), JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'dbgnet2',
+    plugins: [{ type: 'bridge', bridge: rig.topo.name('br2'), isGateway: true, ipMasq: false, mtu: 1450, ipam: { type: 'host-local', dataDir: join(rig.dir, 'ipam2'), ranges: [[{ subnet: '10.77.4.0/24', gateway: '10.77.4.1' }]] } }],
+  }));
+  const rt: Runtime = await createRuntime({ ...rig.options, tap: { queues: 2 }, logger: quiet });
+  t.after(() => rt.close());
+  const ctl = await startControlServer(rt, join(rig.runDir, 'control.sock'));
+  t.after(() => ctl.close());
+  const csock = ctl.path;
+  const podId = `hp-${rig.topo.tag}`;
+  const path = `/v1/pods/${podId}/interfaces`;
+  assert.equal((await controlRequest(csock, 'POST', '/v1/pods', { podId, netnsPath: rig.pod.path })).status, 200);
+  const tunBefore = tunFds().length;
+
+  await t.test('POST /v1/pods/{id}/interfaces with X-Netlet-Fds: the new TAP\'s queue fds arrive and reach its DHCP server', async () => {
+    const { interface: eth1, fds } = await attachInterfaceWithFds(csock, podId, { ifName: 'eth1', network: 'dbgnet2' });
+    try {
+      assert.equal(eth1.kind, 'tap');
+      assert.equal(eth1.name, 'eth1');
+      assert.equal(eth1.kind === 'tap' && eth1.queues, 2);
+      assert.match(eth1.ips[0]!.address, /^10\.77\.4\.\d+\/24$/);
+      assert.ok(!('fds' in eth1) && !('fd' in eth1), 'no fd numbers on the wire');
+      assert.equal(fds.length, 2);
+      for (const fd of fds) assert.equal(readlinkSync(`/proc/self/fd/${fd}`), '/dev/net/tun');
+      writeFrame(fds[1]!, discoverFrame(eth1.mac, 0x4321));
+      const st = await until('the DISCOVER counted on eth1', () => {
+        const d = rt.getPod(podId)?.interfaces.find((i) => i.name === 'eth1')?.dhcp;
+        return d && d.counters.offered >= 1 ? d : undefined;
+      });
+      assert.equal(st.counters.received, 1);
+      assert.equal(rt.getPod(podId)?.interfaces.find((i) => i.name === 'eth0')?.dhcp?.counters.received ?? 0, 0, 'the frame went to eth1 only');
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+    assert.equal(tunFds().length, tunBefore, 'the server closed its copies');
+  });
+
+  await t.test('refusals: 409 name in use, 404 unknown pod, 400 unknown network or bad body, 404/405 for other paths; nothing changed', async () => {
+    await assert.rejects(attachInterfaceWithFds(csock, podId, { ifName: 'eth1', network: 'dbgnet2' }), (e: { code?: string }) => e.code === 'IFNAME_IN_USE');
+    const inUse = await httpJson(csock, path, 'POST', { ifName: 'eth0', network: 'dbgnet2' });
+    assert.deepEqual([inUse.status, inUse.json.code], [409, 'IFNAME_IN_USE']);
+    const noPod = await httpJson(csock, '/v1/pods/nope/interfaces', 'POST', { ifName: 'eth2', network: 'dbgnet2' });
+    assert.deepEqual([noPod.status, noPod.json.code], [404, 'POD_NOT_FOUND']);
+    const noNet = await httpJson(csock, path, 'POST', { ifName: 'eth2', network: 'nonet' });
+    assert.deepEqual([noNet.status, noNet.json.code], [400, 'CNI_NETWORK_NOT_FOUND']);
+    assert.match(noNet.json.error, /dbgnet2/, 'the message lists the networks found');
+    const invalid = await httpJson(csock, path, 'POST', { ifName: 'eth2' });
+    assert.deepEqual([invalid.status, invalid.json.code], [400, 'INVALID_REQUEST']);
+    assert.equal((await http(csock, path, 'POST', '{not json')).status, 400);
+    assert.equal((await httpJson(csock, path)).status, 405);
+    assert.equal((await httpJson(csock, `${path}/eth1`, 'POST', {})).status, 405);
+    assert.equal((await httpJson(csock, `/v1/pods/${podId}/other`, 'POST', {})).status, 404);
+    assert.equal((await httpJson(csock, `${path}/eth1/x`, 'DELETE')).status, 404);
+    assert.deepEqual(rt.getPod(podId)?.interfaces.map((i) => i.name), ['eth0', 'eth1']);
+    assert.equal(rt.getPod(podId)?.phase, 'ready');
+  });
+
+  await t.test('DELETE /v1/pods/{id}/interfaces/{ifName} detaches (idempotent); attach without fds answers JSON only', async () => {
+    await detachInterface(csock, podId, 'eth1');
+    assert.deepEqual(rt.getPod(podId)?.interfaces.map((i) => i.name), ['eth0']);
+    assert.deepEqual(rig.pod.links().filter((l) => l.endsWith('-eth1')), [], 'TAP and bridge of eth1 removed');
+    const again = await httpJson(csock, `${path}/eth1`, 'DELETE');
+    assert.deepEqual([again.status, again.json], [200, { podId, ifName: 'eth1', detached: true }]);
+    const r = await controlRequest(csock, 'POST', path, { ifName: 'net2', network: 'dbgnet2' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers['x-netlet-fds'], undefined);
+    const i = JSON.parse(r.body) as { name: string; queues: number; attachedAt?: string };
+    assert.deepEqual([i.name, i.queues], ['net2', 2]);
+    assert.equal(tunFds().length, tunBefore, 'no fd left open');
+    assert.ok(rt.getPod(podId)?.interfaces.find((x) => x.name === 'net2')?.attachedAt);
+    await detachInterface(csock, podId, 'net2');
+    await detachInterface(csock, 'nope', 'eth1');
+    assert.equal((await controlRequest(csock, 'DELETE', `/v1/pods/${podId}`)).status, 200);
   });
 });
