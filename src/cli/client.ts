@@ -9,8 +9,15 @@ export const DEFAULT_SOCKET = '/run/netlet/debug.sock';
 export interface SocketChoice {
   path: string;
   /** Where the path came from, for error messages. */
-  from: '--socket' | 'NETLET_SOCKET' | 'default';
+  from: '--socket' | 'NETLET_SOCKET' | '--control' | 'NETLET_CONTROL_SOCKET' | 'default';
 }
+
+const POINT_AT: Record<'debug' | 'control', string> = {
+  debug: 'If it uses another runDir or debugSocket, point the CLI at it with --socket PATH or NETLET_SOCKET.',
+  control: 'If it uses another runDir or controlSocket, point the CLI at it with --control PATH or NETLET_CONTROL_SOCKET.',
+};
+
+const isControl = (sock: SocketChoice): boolean => sock.from === '--control' || sock.from === 'NETLET_CONTROL_SOCKET' || sock.path.endsWith('control.sock');
 
 export function chooseSocket(flag: string | boolean | undefined, env: NodeJS.ProcessEnv): SocketChoice {
   if (typeof flag === 'string' && flag) return { path: flag, from: '--socket' };
@@ -62,7 +69,7 @@ export function unreachable(sock: SocketChoice, err: NodeJS.ErrnoException): Cli
     lines.push('No `netlet daemon` process is running. Start one with `netlet daemon --config FILE`.');
   } else {
     for (const d of daemons) lines.push(`A netlet daemon is running: pid ${d.pid}: ${d.cmdline.join(' ')}`);
-    lines.push('If it uses another runDir or debugSocket, point the CLI at it with --socket PATH or NETLET_SOCKET.');
+    lines.push(POINT_AT[isControl(sock) ? 'control' : 'debug']);
   }
   return new CliError(lines.join('\n'), EXIT.UNREACHABLE);
 }

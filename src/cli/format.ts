@@ -69,13 +69,22 @@ export function statusTable(pods: PodStatus[], s: Style): string {
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
 
+const OUTCOME = { done: 'green', rolledBack: 'yellow', incomplete: 'red' } as const;
+
+/** The pod's last hot-plug: `attach eth1: done`, with the error of one that failed. */
+function lastChange(c: NonNullable<PodStatus['lastChange']>, s: Style): string {
+  return `${c.op} ${c.interface}: ${paint(s, OUTCOME[c.outcome], c.outcome)}${c.error ? ` (${c.error})` : ''}`;
+}
+
 /** `netlet inspect POD`: everything the status says, one field a line. */
 export function podDetails(p: PodStatus, s: Style): string {
   const lines = [`${paint(s, 'bold', 'pod')}    ${p.podId}`, `${paint(s, 'bold', 'phase')}  ${stateColour(s, p.phase)}`];
   if (p.error) lines.push(`${paint(s, 'bold', 'error')}  ${paint(s, 'red', p.error)}`);
+  if (p.lastChange) lines.push(`${paint(s, 'bold', 'change')} ${lastChange(p.lastChange, s)}`);
   for (const i of p.interfaces) {
     lines.push('', `${paint(s, 'bold', i.name)} (${i.kind})  ${stateColour(s, i.state)}`);
     const field = (k: string, v: string): void => void lines.push(`  ${k.padEnd(11)}${v}`);
+    if (i.attachedAt) field('attached', i.attachedAt);
     if (i.mac) field('mac', i.mac);
     if (i.ips?.length) field('addresses', i.ips.join(', '));
     if (i.kind === 'tap') field('tap', `${i.tapName ?? '?'} on bridge ${i.bridgeName ?? '?'}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `netlet` command: the daemon, and client commands that read the daemon's debug
-// socket. Exit codes: 0 ok, 1 error, 2 usage, 3 daemon not reachable, 4 not found.
+// The `netlet` command: the daemon, client commands that read the daemon's debug
+// socket, and attach/detach on its control socket. Exit codes: 0 ok, 1 error, 2 usage, 3 daemon not reachable, 4 not found.
 import type { Command, Io } from './args.js';
 import { CliError, EXIT } from './exit.js';
 import { daemon } from './commands/daemon.js';
@@ -11,8 +11,10 @@ import { graph } from './commands/graph.js';
 import { cloudInit } from './commands/cloud-init.js';
 import { metrics } from './commands/metrics.js';
 import { demo } from './commands/demo.js';
+import { attach } from './commands/attach.js';
+import { detach } from './commands/detach.js';
 
-export const COMMANDS: Command[] = [daemon, status, inspect, events, graph, cloudInit, metrics, demo];
+export const COMMANDS: Command[] = [daemon, status, inspect, events, graph, cloudInit, metrics, attach, detach, demo];
 
 export const USAGE = `usage: netlet COMMAND [OPTIONS]
 
@@ -22,7 +24,9 @@ commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
 
 \`netlet COMMAND --help\` describes a command. Client commands find the daemon's
-debug socket with --socket PATH, else $NETLET_SOCKET, else /run/netlet/debug.sock.
+debug socket with --socket PATH, else $NETLET_SOCKET, else /run/netlet/debug.sock;
+attach and detach its control socket with --control PATH, else $NETLET_CONTROL_SOCKET,
+else /run/netlet/control.sock.
 
 exit codes: 0 ok, 1 error, 2 usage, 3 daemon not reachable, 4 not found`;
 

@@ -6,8 +6,9 @@ import { podDetails, styleFor } from '../format.js';
 
 const usage = `usage: netlet inspect POD [--json] [--socket PATH]
 
-Shows one pod: phase, and per interface its state, MAC, addresses, TAP and bridge
-(or PCI address), DHCP lease and counters, and the last error.
+Shows one pod: phase, its last attach or detach, and per interface its state, when it
+was attached (hot-plugged ones), MAC, addresses, TAP and bridge (or PCI address), DHCP
+lease and counters, and the last error.
 
   --json          print the status as JSON
 ${SOCKET_HELP}`;

@@ -74,3 +74,17 @@ void test('pretty stream splits chunks into lines', async () => {
   await new Promise<void>((r) => s.end(r));
   assert.equal(text, '00:00:00.000 INFO  one\n00:00:00.000 ERROR [p] two\n');
 });
+
+void test('inspect shows the last hot-plug change and when each interface was attached', () => {
+  const hp: PodStatus = {
+    ...pod,
+    lastChange: { op: 'attach', interface: 'eth1', outcome: 'rolledBack', error: 'nb-eth1 already exists' },
+    interfaces: [pod.interfaces[0]!, { name: 'eth1', kind: 'tap', state: 'ready', attachedAt: '2026-12-02T10:00:00.000Z', tapName: 'nt-eth1', bridgeName: 'nb-eth1' }],
+  };
+  const out = podDetails(hp, plain);
+  assert.match(out, /^change attach eth1: rolledBack \(nb-eth1 already exists\)$/m);
+  assert.match(out, /^eth1 \(tap\) {2}ready\n {2}attached {3}2026-12-02T10:00:00\.000Z$/m);
+  assert.doesNotMatch(out.split('eth1 (tap)')[0]!, /attached/, 'eth0 came with setup: no attach time');
+  assert.match(stripAnsi(podDetails({ ...hp, lastChange: { op: 'detach', interface: 'eth1', outcome: 'done' } }, colour)), /^change detach eth1: done$/m);
+  assert.doesNotMatch(podDetails(pod, plain), /^change/m);
+});

@@ -9,7 +9,7 @@ import { runCli } from '../../netns/debug-rig.js';
 void test('help and usage', async () => {
   const h = await runCli(['--help']);
   assert.equal(h.code, 0);
-  for (const c of ['daemon', 'status', 'inspect', 'events', 'graph', 'cloud-init', 'metrics', 'demo']) assert.match(h.stdout, new RegExp(`^ {2}${c} `, 'm'));
+  for (const c of ['daemon', 'status', 'inspect', 'events', 'graph', 'cloud-init', 'metrics', 'attach', 'detach', 'demo']) assert.match(h.stdout, new RegExp(`^ {2}${c} `, 'm'));
   assert.match(h.stdout, /exit codes: 0 ok, 1 error, 2 usage, 3 daemon not reachable, 4 not found/);
   assert.equal((await runCli(['help', 'status'])).stdout.split('\n')[0], 'usage: netlet status [--socket PATH] [--json]');
   const none = await runCli([]);
