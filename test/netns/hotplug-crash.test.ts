@@ -6,7 +6,6 @@
 // and address released) unless its last record was the committed one; a detach is finished.
 // Never half: then teardownPod leaves nothing (netns as before setup, no cache, no IPs).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -14,29 +13,15 @@ import { createRuntime } from '../../src/index.js';
 import type { DhcpPool } from '../../src/io/dhcp-pool.js';
 import { assertNoNetnsLeft } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
+import { inPool, runCrashChild, type ChildRun } from '../support/crash-child.js';
 import { assertNetnsRestored, settledNetnsView, type NetnsView } from '../support/netns-view.js';
 import type { Netns } from '../support/netns.js';
 
-const CHILD = new URL('../support/runtime-crash-child.js', import.meta.url).pathname;
 const silent = pino({ level: 'silent' });
 type Mode = 'setup' | 'attach' | 'detach';
-interface ChildRun { records: { n: number; phase: string; sig: string }[]; signal: NodeJS.Signals | null; code: number | null; out: string }
 
 function runChild(rig: RuntimeRig, pod: string, mode: Mode, crashAt: number): Promise<ChildRun> {
-  const arg = JSON.stringify({ options: rig.options(), podId: 'hp-pod', netnsPath: pod, mode, crashAt, networks: 'neta' });
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [CHILD, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
-    c.on('error', reject);
-    c.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const records = [...out.matchAll(/^record (\d+) (.*)$/gm)].map((m) => ({ n: Number(m[1]), sig: m[2]!, phase: (JSON.parse(m[2]!) as string[])[0]! }));
-      resolve({ records, signal, code, out });
-    });
-  });
+  return runCrashChild({ options: rig.options(), podId: 'hp-pod', netnsPath: pod, mode, crashAt, networks: 'neta' });
 }
 
 /** A pod on neta, set up by one child (and with eth1 attached by another, for detach); the views before setup and before the attach. */
@@ -96,17 +81,6 @@ async function crashCase(mode: 'attach' | 'detach', k: number): Promise<'rolledB
   }
 }
 
-async function pool<T>(n: number, fns: (() => Promise<T>)[]): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < fns.length) {
-      const i = next++;
-      out[i] = await fns[i]!();
-    }
-  }));
-  return out;
-}
 
 async function dryRun(mode: 'attach' | 'detach'): Promise<ChildRun> {
   const rig = new RuntimeRig();
@@ -125,7 +99,7 @@ void test('SIGKILL at every recorded step of an attach and of a detach: the next
   const detach = await dryRun('detach');
   assert.ok(attach.records.length >= 6, `attach records: ${attach.records.map((r) => r.sig).join('\n')}`);
   assert.ok(detach.records.length >= 3, `detach records: ${detach.records.map((r) => r.sig).join('\n')}`);
-  const results = await pool(3, [
+  const results = await inPool(3, [
     ...attach.records.map((r) => () => crashCase('attach', r.n)),
     ...detach.records.map((r) => () => crashCase('detach', r.n)),
   ]);

@@ -9,7 +9,6 @@
 // IPv6 serving's state (forwarding sysctls, routes on the bridge, the nft rules).
 // Also: a pod whose netns was deleted while the runtime was down is cleaned up on start.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -17,32 +16,17 @@ import { createRuntime, type PodNetwork } from '../../src/index.js';
 import type { DhcpPool } from '../../src/io/dhcp-pool.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
+import { inPool, runCrashChild, type ChildRun } from '../support/crash-child.js';
 import { assertNetnsRestored, settledNetnsView } from '../support/netns-view.js';
 import type { Netns } from '../support/netns.js';
 import { twoNetworkShape } from '../support/pod-shapes.js';
 
-const CHILD = new URL('../support/runtime-crash-child.js', import.meta.url).pathname;
 const silent = pino({ level: 'silent' });
 const closeFds = (n: PodNetwork | undefined): void => n?.interfaces.forEach((i) => i.kind === 'tap' && i.fds.forEach((fd) => closeSync(fd)));
 
-interface ChildRun { records: { n: number; phase: string; sig: string }[]; signal: NodeJS.Signals | null; code: number | null; pid: number; out: string }
 
 function runChild(rig: RuntimeRig, pod: string, mode: 'setup' | 'teardown', crashAt: number, cniResult?: unknown): Promise<ChildRun> {
-  const arg = JSON.stringify({ options: rig.options(), podId: 'crash-pod', netnsPath: pod, mode, crashAt, ...(cniResult ? { cniResult } : {}) });
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [CHILD, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
-    c.on('error', reject);
-    // 'close', not 'exit': stdout may still hold the last records when the process exits.
-    c.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const records = [...out.matchAll(/^record (\d+) (.*)$/gm)].map((m) => ({ n: Number(m[1]), sig: m[2]!, phase: (JSON.parse(m[2]!) as string[])[0]! }));
-      resolve({ records, signal, code, pid: c.pid!, out });
-    });
-  });
+  return runCrashChild({ options: rig.options(), podId: 'crash-pod', netnsPath: pod, mode, crashAt, ...(cniResult ? { cniResult } : {}) });
 }
 
 const alive = (pid: number): boolean => {
@@ -89,8 +73,11 @@ async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: bool
         assert.ok(pool.isServing('crash-pod/eth0') && pool.isServing('crash-pod/eth1'), `${what}: DHCP served again`);
         // The shape's global IPv6 addresses: RA + DHCPv6 serve again, the pod forwarding for the VM.
         if (shaped) {
-          const v6 = rt.getPod('crash-pod')!.interfaces.map((i) => i.ipv6);
-          assert.ok(v6.length === 2 && v6.every((s) => s && s.ra.sent >= 1), `${what}: IPv6 served again: ${JSON.stringify(v6)}`);
+          // Status comes from the DHCP workers a moment after serving starts: wait for it.
+          const v6 = (): unknown[] => rt.getPod('crash-pod')!.interfaces.map((i) => i.ipv6);
+          const served = (): boolean => v6().length === 2 && v6().every((s) => (s as { ra?: { sent: number } } | undefined)?.ra?.sent !== undefined && (s as { ra: { sent: number } }).ra.sent >= 1);
+          for (let i = 0; i < 100 && !served(); i++) await new Promise((r) => setTimeout(r, 50));
+          assert.ok(served(), `${what}: IPv6 served again: ${JSON.stringify(v6())}`);
           assert.equal(pod.exec('cat', ['/proc/sys/net/ipv6/conf/all/forwarding']).trim(), '1', `${what}: the pod forwards for the VM`);
         }
         await rt.teardownPod('crash-pod');
@@ -114,18 +101,6 @@ async function crashCase(mode: 'setup' | 'teardown', k: number, expectLast: bool
   }
 }
 
-/** Runs fns with at most `n` at a time. */
-async function pool<T>(n: number, fns: (() => Promise<T>)[]): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < fns.length) {
-      const i = next++;
-      out[i] = await fns[i]!();
-    }
-  }));
-  return out;
-}
 
 async function dryRun(mode: 'setup' | 'teardown', shaped = false): Promise<ChildRun> {
   const rig = new RuntimeRig();
@@ -152,7 +127,7 @@ void test('SIGKILL at every recorded step of setup and teardown: a new runtime a
     ...setup.records.map((r) => () => crashCase('setup', r.n, r.n === setup.records.length)),
     ...teardown.records.map((r) => () => crashCase('teardown', r.n, false)),
   ];
-  const results = await pool(4, cases);
+  const results = await inPool(4, cases);
   const rec = results.map((r) => r.ms);
   assert.equal(results.filter((r) => r.adopted).length, 1);
   assertNoFdLeak(fds, 'the recovering runtimes');
@@ -167,7 +142,7 @@ void test('two networks with competing routes, tables, rules and IPv6: SIGKILL a
     ...setup.records.map((r) => () => crashCase('setup', r.n, r.n === setup.records.length, true)),
     ...teardown.records.map((r) => () => crashCase('teardown', r.n, false, true)),
   ];
-  const results = await pool(4, cases);
+  const results = await inPool(4, cases);
   assert.equal(results.filter((r) => r.adopted).length, 1);
   t.diagnostic(`${setup.records.length} setup + ${teardown.records.length} teardown crash points`);
 });
