@@ -8,6 +8,9 @@ export const PING_MARK = 'NETLET-PING';
 export const READY_MARK = 'NETLET-READY';
 /** `NETLET-HOTPLUG add ethN <mac> ok|fail <cidr>` / `NETLET-HOTPLUG del ethN` (with netlet.hotplug=1). */
 export const HOTPLUG_MARK = 'NETLET-HOTPLUG';
+/** After each `add` line: the new NIC's report (the boot report's sections), `... BEGIN ethN` to `... END ethN`. */
+export const HOTPLUG_REPORT_BEGIN = 'NETLET-HOTPLUG-REPORT-BEGIN';
+export const HOTPLUG_REPORT_END = 'NETLET-HOTPLUG-REPORT-END';
 /** `NETLET-PING6 ok|fail <target>` (with netlet.ipv6=1 and netlet.ping6=<addr>), before NETLET-PING. */
 export const PING6_MARK = 'NETLET-PING6';
 
@@ -131,6 +134,18 @@ while [ "$hotplug" = 1 ]; do
         ip link set "$ifc" up
         if udhcpc -i "$ifc" -n -q -t 10 -T 1 -s /udhcpc.script -O mtu -O staticroutes -O search -O domain; then r=ok; else r=fail; fi
         echo "${HOTPLUG_MARK} add $ifc $(cat /sys/class/net/$ifc/address) $r $(ip -o -4 addr show dev $ifc | awk '{print $4}')"
+        echo "${HOTPLUG_REPORT_BEGIN} $ifc"
+        echo "## dhcp"
+        echo "$ifc:$r"
+        echo "## link"
+        echo "$ifc $(cat /sys/class/net/$ifc/address) $(cat /sys/class/net/$ifc/mtu)"
+        echo "## addr"
+        ip -o addr show dev "$ifc"
+        echo "## route"
+        ip route
+        echo "## resolv"
+        cat /etc/resolv.conf 2>/dev/null
+        echo "${HOTPLUG_REPORT_END} $ifc"
         ;;
     esac
   done

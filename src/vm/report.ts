@@ -51,7 +51,18 @@ export function parseReport(serial: string): VmReport | undefined {
   const begin = text.indexOf(`${REPORT_BEGIN}\n`);
   const end = text.indexOf(`${REPORT_END}\n`, begin);
   if (begin < 0 || end < 0) return undefined;
-  const s = sections(text.slice(begin + REPORT_BEGIN.length + 1, end));
+  const block = reportFromBlock(text.slice(begin + REPORT_BEGIN.length + 1, end));
+  // Not anchored: a kernel message printed on the console can share the verdict's line.
+  const p = new RegExp(`${PING_MARK} (ok|fail) ([0-9.]+|none)`).exec(text.slice(end));
+  const ping = p ? { ok: p[1] === 'ok', gateway: p[2] === 'none' ? undefined : p[2] } : undefined;
+  const p6 = new RegExp(`${PING6_MARK} (ok|fail) ([0-9a-fA-F:.]+)`).exec(text.slice(end));
+  const ping6 = p6 ? { ok: p6[1] === 'ok', target: p6[2] ?? '' } : undefined;
+  return { ...block, ping, ping6 };
+}
+
+/** The sections between a report's markers (the boot report, or a hot-plugged NIC's: hotplug-report.ts). */
+export function reportFromBlock(blockText: string): Omit<VmReport, 'ping' | 'ping6'> {
+  const s = sections(blockText);
 
   const okIn = (section: string): Set<string> => new Set((s.get(section) ?? []).filter((l) => l.endsWith(':ok')).map((l) => l.slice(0, -3)));
   const dhcpOk = okIn('dhcp');
@@ -79,10 +90,5 @@ export function parseReport(serial: string): VmReport | undefined {
     nameservers: resolv.filter((l) => l.startsWith('nameserver ')).map((l) => l.split(/\s+/)[1] ?? ''),
     search: resolv.filter((l) => l.startsWith('search ')).flatMap((l) => l.split(/\s+/).slice(1)),
   };
-  // Not anchored: a kernel message printed on the console can share the verdict's line.
-  const p = new RegExp(`${PING_MARK} (ok|fail) ([0-9.]+|none)`).exec(text.slice(end));
-  const ping = p ? { ok: p[1] === 'ok', gateway: p[2] === 'none' ? undefined : p[2] } : undefined;
-  const p6 = new RegExp(`${PING6_MARK} (ok|fail) ([0-9a-fA-F:.]+)`).exec(text.slice(end));
-  const ping6 = p6 ? { ok: p6[1] === 'ok', target: p6[2] ?? '' } : undefined;
-  return { interfaces, routes: routesOf('route'), routes6: routesOf('route6'), dns, ping, ping6 };
+  return { interfaces, routes: routesOf('route'), routes6: routesOf('route6'), dns };
 }
