@@ -93,7 +93,8 @@ void test('debug socket: every endpoint, permissions, bad clients, concurrency',
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     for (const line of r.body.trimEnd().split('\n')) {
-      assert.match(line, /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+|[a-z_]+\{.*\} \+Inf)$/, line);
+      // Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]* (netlet_dhcp6_... has a digit).
+      assert.match(line, /^(# (HELP|TYPE) [a-z_][a-z0-9_]* .+|[a-z_][a-z0-9_]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+|[a-z_][a-z0-9_]*\{.*\} \+Inf)$/, line);
     }
     assert.match(r.body, /^netlet_pods\{phase="ready"\} 1$/m);
     assert.match(r.body, /^netlet_interfaces\{kind="tap",state="ready"\} 1$/m);
