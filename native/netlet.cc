@@ -44,6 +44,24 @@ Napi::Value ThrowType(Napi::Env env, const char* msg) {
   return env.Undefined();
 }
 
+// Long-lived fds go above FD_SETSIZE: libnftables waits for its acks in select(), and glibc
+// aborts the process on an fd >= 1024 there ("bit out of range 0 - FD_SETSIZE", seen with
+// 250 pods: each holds sockets and a netns fd). Kept low, only transient fds remain below.
+int HighFd(int fd) {
+  if (fd < 0 || fd >= FD_SETSIZE) return fd;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+  if (high < 0) return fd;  // RLIMIT_NOFILE at 1024 or less: leave it where it is
+  close(fd);
+  return high;
+}
+
+// moveHigh(fd): the same fd, renumbered at or above FD_SETSIZE (the old number is closed).
+Napi::Value MoveHigh(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return ThrowType(env, "moveHigh(fd): fd must be a number");
+  return Napi::Number::New(env, HighFd(info[0].As<Napi::Number>().Int32Value()));
+}
+
 // Runs fn with the calling thread inside the netns given by nsFd, then returns the
 // thread to the netns it came from. Returns 0 or the errno of the failing step; *where
 // names the failing syscall. If the way back fails the thread would stay in the wrong
@@ -99,7 +117,7 @@ Napi::Value SocketIn(const Napi::CallbackInfo& info) {
     return 0;
   }, &where);
   if (err) return ThrowErrno(env, err, where);
-  return Napi::Number::New(env, fd);
+  return Napi::Number::New(env, HighFd(fd));
 }
 
 // udpBound(nsFd, device, port): a non-blocking UDP socket in nsFd's netns, bound to
@@ -137,7 +155,7 @@ Napi::Value UdpBound(const Napi::CallbackInfo& info) {
     return e;
   }, &where);
   if (err) return ThrowErrno(env, err, where);
-  return Napi::Number::New(env, fd);
+  return Napi::Number::New(env, HighFd(fd));
 }
 
 // openTap(nsFd, name, { vnetHdr, queues, persist }): opens (creating if absent) the TAP
@@ -177,7 +195,7 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
     return ThrowErrno(env, err, where);
   }
   Napi::Array out = Napi::Array::New(env, fds.size());
-  for (size_t i = 0; i < fds.size(); i++) out.Set(i, Napi::Number::New(env, fds[i]));
+  for (size_t i = 0; i < fds.size(); i++) out.Set(i, Napi::Number::New(env, HighFd(fds[i])));
   return out;
 }
 
@@ -406,7 +424,7 @@ Napi::Value Open6(const Napi::CallbackInfo& info) {
   }, &where);
   if (err) return ThrowErrno(env, err, where);
   Napi::Object out = Napi::Object::New(env);
-  out.Set("fd", Napi::Number::New(env, fd));
+  out.Set("fd", Napi::Number::New(env, HighFd(fd)));
   out.Set("ifindex", Napi::Number::New(env, ifindex));
   return out;
 }
@@ -603,6 +621,7 @@ Napi::Value SysctlIn(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
+  exports.Set("moveHigh", Napi::Function::New(env, MoveHigh));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("currentNetns", Napi::Function::New(env, CurrentNetns));

@@ -13,6 +13,7 @@ interface NativeAddon {
   sendFds(sockFd: number, fds: number[], payload: Buffer): number;
   recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
   nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
+  moveHigh(fd: number): number;
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
   open6(nsFd: number, device: string, kind: Socket6Kind): { fd: number; ifindex: number };
   send6(fd: number, data: Uint8Array, address: string, port: number, ifindex: number): number;
@@ -80,6 +81,8 @@ export const native = {
   recvFds: wrap((sockFd: number, maxBytes: number, maxFds: number) => addon.recvFds(sockFd, maxBytes, maxFds)),
   /** Runs an nftables script (`nft -f` syntax) in nsFd's netns through libnftables, in process. */
   nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
+  /** The same fd renumbered at or above 1024 (FD_SETSIZE), the old number closed: see HighFd in the addon. */
+  moveHigh: wrap((fd: number) => addon.moveHigh(fd)),
   /** The same on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
   /** A device-bound non-blocking IPv6 socket in nsFd's netns (see Socket6Kind); ifindex is the device's there. */
   open6: wrap((nsFd: number, device: string, kind: Socket6Kind) => addon.open6(nsFd, device, kind)),

@@ -11,7 +11,8 @@ export class NetnsHandle {
   /** Opens a netns by path (e.g. /run/netns/x or /proc/<pid>/ns/net). */
   static open(path: string): NetnsHandle {
     try {
-      return new NetnsHandle(path, openSync(path, 'r'));
+      // Held for the pod's life: above FD_SETSIZE, where select()-based libraries never look.
+      return new NetnsHandle(path, native.moveHigh(openSync(path, 'r')));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       throw new SysError(code, 'open', `cannot open netns ${path}: ${code}${code === 'ENOENT' ? ' (is the pod sandbox gone?)' : ''}`, { path });

@@ -115,6 +115,28 @@ void test('nftRunAsync runs nft in the target netns off the main thread; the thr
   }
 });
 
+void test('fds netlet keeps live above FD_SETSIZE: with 1200 sockets open libnftables (select()) still runs', () => {
+  const pod = topo.ns('fdhigh');
+  const ns = NetnsHandle.open(pod.path);
+  const fds: number[] = [];
+  try {
+    assert.ok(ns.fd >= 1024, `the netns fd ${ns.fd} is above 1023`);
+    // A node with a few hundred pods holds this many; below 1024 they would push nft's own
+    // socket above FD_SETSIZE, and glibc aborts the process in select().
+    for (let i = 0; i < 1200; i++) fds.push(native.socketIn(ns.fd, AF_INET, SOCK_DGRAM, 0));
+    assert.ok(fds.every((fd) => fd >= 1024), 'sockets are renumbered high');
+    const tap = native.openTap(ns.fd, 'fdhightap', { queues: 2 });
+    fds.push(...tap);
+    assert.ok(tap.every((fd) => fd >= 1024), 'TAP fds too');
+    const r = native.nftRun(ns.fd, 'add table bridge fdhigh_t');
+    assert.ok(r.ok, r.error);
+    assert.match(pod.exec('nft', ['list', 'tables']), /fdhigh_t/);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    ns.close();
+  }
+});
+
 void test('device-bound UDP sockets: each bridge hears only its own broadcasts and sends only out of itself', async () => {
   const pod = topo.ns('pod');
   const cA = topo.ns('ca');
