@@ -4,7 +4,7 @@
 // RA), and ping over IPv6 a host beyond the gateway. Teardown restores the netns exactly
 // (forwarding sysctls included).
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +25,8 @@ const tapOf = (n: PodNetwork) => {
 for (const client of ['networkd', 'dhcpcd', 'dhclient'] as Client6[]) {
   void test(`dual stack, ${client}: IPv4 + IPv6 address, both default routes, DNS, ping beyond the gateway over IPv6; exact restore`, async () => {
     const rig = new RuntimeRig();
+    // A client in a netns shares the host's files: it must not rewrite the host's DNS.
+    const hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
     const rt = await createRuntime({ ...rig.options({ monitorIntervalMs: 0 }), debugSocket: false, logger: silent });
     try {
       addIpv6Networks(rig);
@@ -70,5 +72,6 @@ for (const client of ['networkd', 'dhcpcd', 'dhclient'] as Client6[]) {
       rig.destroy();
     }
     assertNoNetnsLeft(rig.topo.tag);
+    assert.equal(readFileSync('/etc/resolv.conf', 'utf8'), hostResolv, 'the host\'s /etc/resolv.conf is untouched');
   });
 }

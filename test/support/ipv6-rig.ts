@@ -148,10 +148,15 @@ export function startClient6(kind: Client6, vm: Netns, dir: string): Running6 {
   const lease4 = join(dir, 'dhclient4.leases');
   writeFileSync(lease6, '');
   writeFileSync(lease4, '');
-  const p4 = spawnLogged('ip', ['netns', 'exec', vm.name, 'dhclient', '-4', '-d', '-v', '-lf', lease4, '-pf', join(dir, 'd4.pid'), 'eth0']);
+  // dhclient-script writes /etc/resolv.conf, and a netns shares the host's files: each
+  // dhclient gets a private one (a bind mount in a mount namespace of its own).
+  const resolv = join(dir, 'resolv.conf');
+  writeFileSync(resolv, '');
+  const privately = (...cmd: string[]): string[] => ['--mount', '--propagation', 'private', 'sh', '-c', 'r=$1; shift; mount --bind "$r" /etc/resolv.conf && exec "$@"', 'resolv', resolv, ...cmd];
+  const p4 = spawnLogged('unshare', privately('ip', 'netns', 'exec', vm.name, 'dhclient', '-4', '-d', '-v', '-lf', lease4, '-pf', join(dir, 'd4.pid'), 'eth0'));
   // dhclient -6 binds to the link-local: it fails while DAD still holds it tentative.
-  const p6 = spawnLogged('ip', ['netns', 'exec', vm.name, 'sh', '-c',
-    'while ip -6 addr show dev eth0 tentative | grep -q inet6 || ! ip -6 addr show dev eth0 | grep -q fe80; do sleep 0.1; done; exec dhclient -6 -d -v -lf "$0" -pf "$1" eth0', lease6, join(dir, 'd6.pid')]);
+  const p6 = spawnLogged('unshare', privately('ip', 'netns', 'exec', vm.name, 'sh', '-c',
+    'while ip -6 addr show dev eth0 tentative | grep -q inet6 || ! ip -6 addr show dev eth0 | grep -q fe80; do sleep 0.1; done; exec dhclient -6 -d -v -lf "$0" -pf "$1" eth0', lease6, join(dir, 'd6.pid')));
   return {
     output: () => p4.out() + p6.out(),
     dns: () => [...readFileSync(lease6, 'utf8').matchAll(/option dhcp6.name-servers ([^;]+);/g)].flatMap((m) => m[1]!.split(/,\s*/)),
