@@ -357,15 +357,17 @@ export class Pod {
   }
 
   private vethIo(): VethIo {
-    const kernel = (): ReturnType<typeof vethKernelIo> =>
-      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, baseline: () => this.context.resolved?.routeOrder ?? {}, forwarding6: () => this.context.resolved?.forwarding6 });
-    // An attached interface's routes were not there when the pod's order was taken: its capture takes the netns's order now.
-    const attachedKernel = (): ReturnType<typeof vethKernelIo> =>
-      vethKernelIo(this.rtnl(), { vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, forwarding6: () => this.context.resolved?.forwarding6 });
+    // An attached interface's routes were not there when the pod's order was taken: its
+    // capture takes the netns's order now (no baseline).
+    const kernel = (baseline = true): ReturnType<typeof vethKernelIo> =>
+      vethKernelIo(this.rtnl(), {
+        vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, forwarding6: () => this.context.resolved?.forwarding6,
+        ...(baseline ? { baseline: () => this.context.resolved?.routeOrder ?? {} } : {}),
+      });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
       [...(this.plan?.interfaces ?? []), ...(this.context.resolved?.change?.iface ? [this.context.resolved.change.iface] : [])].find((i) => interfaceNames(i.name).bridge === s.bridge);
     const io: VethIo = {
-      capture: (r) => (this.context.resolved?.change?.child?.id === r.ifName ? attachedKernel() : kernel()).capture(r),
+      capture: (r) => kernel(this.context.resolved?.change?.child?.id !== r.ifName).capture(r),
       strip: (r) => kernel().strip(r),
       plumb: (r) => kernel().plumb(r),
       isolate: (r) => kernel().isolate(r),
@@ -422,14 +424,15 @@ export class Pod {
     }
     const { cniResult: _omit, ...request } = this.request;
     const content = { version: 1 as const, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces };
-    // Every effect and every snapshot asks for a write; only a changed record costs an fsync.
-    const key = JSON.stringify(content);
+    // What outlives a reboot (the request, the plan: CNI DEL needs them to release the IPAM of
+    // an ADD netlet ran), then the rest: one serialisation serves both comparisons.
+    const lasting = JSON.stringify([request, content.resolved]);
+    // Every effect and every snapshot asks for a write; only a changed record is written.
+    const key = `${lasting}|${content.phase}|${JSON.stringify(interfaces)}`;
     if (key === this.written) return;
     // A step's progress survives a SIGKILL without fsync (the page cache stays); a reboot
-    // takes the netns with it. What outlives a reboot is what CNI DEL needs to release the
-    // IPAM of an ADD netlet ran (the request, the plan): fsync'd when it changes.
-    const lasting = resolved.cniAdded ? JSON.stringify([request, content.resolved]) : undefined;
-    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord, { sync: lasting !== this.synced });
+    // takes the netns with it: only a changed lasting part of a pod whose ADD netlet ran is fsync'd.
+    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord, { sync: resolved.cniAdded && lasting !== this.synced });
     this.written = key;
     this.synced = lasting;
   }

@@ -2,7 +2,7 @@
 // every table, which kernel routes existed, the order of routes it shares), taken away
 // and put back exactly. The link-local IPv6 address stays: removing it and adding it back
 // would put its routes behind other interfaces' and change their order.
-import { isErrno, SysError } from '../model/errors.js';
+import { ignoreErrno, isErrno } from '../model/errors.js';
 import { ipv4Network, parseCidr } from '../model/ip.js';
 import { ipv6Network } from '../model/ipv6.js';
 import {
@@ -10,7 +10,7 @@ import {
   type KernelAddress, type KernelRoute, type LegacyRoute, type RouteOrder,
 } from '../model/kernel-route.js';
 import { addKernelRoute, delKernelRoute, dumpRoutes, reorderRoutes } from './routes.js';
-import type { Rtnl } from './rtnl.js';
+import type { LinkInfo, Rtnl } from './rtnl.js';
 
 export interface IfaceState {
   addresses: KernelAddress[];
@@ -19,30 +19,25 @@ export interface IfaceState {
   order: RouteOrder;
 }
 
-const ignore = async (p: Promise<unknown>, ...errnos: string[]): Promise<void> => {
-  try {
-    await p;
-  } catch (e) {
-    if (!isErrno(e, ...errnos)) throw e;
-  }
-};
-
 const SCOPE_LINK = 253;
 const isKernelMade = (r: KernelRoute): boolean => r.table === RT_TABLE_MAIN && r.protocol === RTPROT_KERNEL;
 /** Routes with a next hop go after on-link ones: adding one needs its gateway reachable. */
 const viaGateway = (r: KernelRoute): boolean => !!r.gateway || !!r.nexthops?.length;
 
-/** Takes what teardown needs; `baseline` is the netns's route order before any interface was touched. */
-export async function captureIface(rt: Rtnl, ifName: string, baseline?: RouteOrder): Promise<IfaceState> {
-  const l = await rt.mustLink(ifName);
-  const addrs = await rt.addresses(l.index);
+/**
+ * Takes what teardown needs of `link`; `links` is a dump just taken (the route dump reuses
+ * it); `baseline` is the netns's route order before any interface was touched.
+ */
+export async function captureIface(rt: Rtnl, link: LinkInfo, links: LinkInfo[], baseline?: RouteOrder): Promise<IfaceState> {
+  const ifName = link.name;
+  const addrs = await rt.addresses(link.index);
   const flags = (f: string[]) => (f.length ? { flags: f } : {});
   const addresses: KernelAddress[] = [
     ...addrs.filter((a) => a.family === 4).map((a) => ({ address: `${a.address}/${a.prefixLength}`, broadcast: a.broadcast ?? 'none', ...flags(a.flags) })),
     // Autoconfigured (not permanent) addresses are the kernel's: they expire on their own.
     ...addrs.filter((a) => a.family === 6 && a.scope !== SCOPE_LINK && a.permanent).map((a) => ({ address: `${a.address}/${a.prefixLength}`, ...flags(a.flags) })),
   ];
-  const dump = await dumpRoutes(rt);
+  const dump = await dumpRoutes(rt, links);
   const mine = dump.routes.filter((r) => routeUses(r, ifName));
   return {
     addresses,
@@ -52,27 +47,31 @@ export async function captureIface(rt: Rtnl, ifName: string, baseline?: RouteOrd
   };
 }
 
-/** Removes the captured routes and addresses. */
-export async function stripIface(rt: Rtnl, ifName: string, s: { addresses: KernelAddress[]; routes: (KernelRoute | LegacyRoute)[] }): Promise<void> {
-  const l = await rt.mustLink(ifName);
-  const links = new Map((await rt.links()).map((x) => [x.name, x.index]));
+/** Removes the captured routes and addresses; returns the link as it is now. */
+export async function stripIface(rt: Rtnl, ifName: string, s: { addresses: KernelAddress[]; routes: (KernelRoute | LegacyRoute)[] }): Promise<LinkInfo> {
+  const all = await rt.links();
+  const l = rt.named(ifName, all);
+  const links = indexByName(all);
   const routes = s.routes.map((r) => asKernelRoute(r, ifName));
   for (const r of [...routes.filter(viaGateway), ...routes.filter((r) => !viaGateway(r))]) await delKernelRoute(rt, r, links);
-  for (const a of s.addresses) await ignore(rt.delAddress(l.index, a.address), 'EADDRNOTAVAIL');
+  for (const a of s.addresses) await ignoreErrno(rt.delAddress(l.index, a.address), 'EADDRNOTAVAIL');
+  return l;
 }
 
-/** Puts addresses and routes back, routes in their recorded order; serialised per netns. */
-export async function restoreIface(rt: Rtnl, ifName: string, s: { addresses: KernelAddress[]; routes: (KernelRoute | LegacyRoute)[]; kernelRoutes?: string[]; order?: RouteOrder }): Promise<void> {
+/**
+ * Puts addresses and routes back, routes in their recorded order; serialised per netns.
+ * `all` is a link dump the caller has just taken (links do not come or go during a restore).
+ */
+export async function restoreIface(rt: Rtnl, ifName: string, s: { addresses: KernelAddress[]; routes: (KernelRoute | LegacyRoute)[]; kernelRoutes?: string[]; order?: RouteOrder }, all?: LinkInfo[]): Promise<void> {
   await rt.exclusive(async () => {
-    const all = await rt.links();
-    const l = all.find((x) => x.name === ifName);
-    if (!l) throw new SysError('ENODEV', 'rtnetlink getLink', `no link named ${ifName} in ${rt.netns.path}`, { name: ifName });
-    const links = new Map(all.map((x) => [x.name, x.index]));
+    const dump = all ?? (await rt.links());
+    const l = rt.named(ifName, dump);
+    const links = indexByName(dump);
     const v4 = s.addresses.filter((a) => !a.address.includes(':'));
     // The kernel lists IPv6 addresses newest first: add them oldest first.
     const v6 = s.addresses.filter((a) => a.address.includes(':')).reverse();
     for (const a of [...v4, ...v6]) {
-      await ignore(rt.addAddress(l.index, a.address, { ...(a.broadcast ? { broadcast: a.broadcast } : {}), ...(a.flags ? { flags: a.flags } : {}) }), 'EEXIST');
+      await ignoreErrno(rt.addAddress(l.index, a.address, { ...(a.broadcast ? { broadcast: a.broadcast } : {}), ...(a.flags ? { flags: a.flags } : {}) }), 'EEXIST');
     }
     const routes = s.routes.map((r) => asKernelRoute(r, ifName));
     for (const r of [...routes.filter((r) => !viaGateway(r)), ...routes.filter(viaGateway)]) {
@@ -88,12 +87,14 @@ export async function restoreIface(rt: Rtnl, ifName: string, s: { addresses: Ker
     // Only then is the kernel asked (a dump waits for the rtnl lock behind other pods' work).
     if (s.kernelRoutes && prefixRouteIds(ifName, s.addresses).some((id) => !s.kernelRoutes!.includes(id))) {
       const had = new Set(s.kernelRoutes);
-      const made = (await dumpRoutes(rt)).routes.filter((r) => isKernelMade(r) && routeUses(r, ifName) && !had.has(routeId(r)));
+      const made = (await dumpRoutes(rt, dump)).routes.filter((r) => isKernelMade(r) && routeUses(r, ifName) && !had.has(routeId(r)));
       for (const r of made) await delKernelRoute(rt, r, links);
     }
-    if (s.order) await reorderRoutes(rt, s.order);
+    if (s.order) await reorderRoutes(rt, s.order, dump);
   });
 }
+
+const indexByName = (links: LinkInfo[]): Map<string, number> => new Map(links.map((x) => [x.name, x.index]));
 
 /** The main-table routes the kernel makes for these addresses (what routeId calls them). */
 function prefixRouteIds(dev: string, addresses: KernelAddress[]): string[] {

@@ -5,7 +5,7 @@
 // answers it, so traffic to the VM is bridged, not routed. The bridge and its routes go
 // with unplumb; forwarding goes back to what the netns had before the pod's setup once
 // the last netlet bridge is gone.
-import { isErrno } from '../model/errors.js';
+import { ignoreErrno } from '../model/errors.js';
 import { ipv6Network, ipv6Scope } from '../model/ipv6.js';
 import { familyOf } from '../model/ip.js';
 import type { VethRecord, VethSettings } from '../machines/veth-contract.js';
@@ -24,14 +24,6 @@ export const readForwarding = (nsFd: number): string => native.sysctlIn(nsFd, FO
 /** The VM's global IPv6 addresses (none: the interface gets no IPv6 service). */
 export const vmIpv6 = (s: VethSettings): string[] =>
   (s.vmAddresses ?? []).filter((a) => familyOf(a) === 6 && ipv6Scope(a) === 'global');
-
-const ignore = async (p: Promise<unknown>, ...errnos: string[]): Promise<void> => {
-  try {
-    await p;
-  } catch (e) {
-    if (!isErrno(e, ...errnos)) throw e;
-  }
-};
 
 /**
  * Before the bridge comes up: no DAD on its link-local (a tentative address cannot source
@@ -56,7 +48,7 @@ export async function routeIpv6ViaBridge(rt: Rtnl, record: VethRecord, s: VethSe
     onLink.add(`${ipv6Network(addr, Number(len))}/${len}`);
   }
   for (const addr of vmIpv6(s)) onLink.add(`${addr}/128`);
-  for (const dst of onLink) await ignore(rt.addRoute({ dst, oif: br.index, scope: 'link', protocol: 'static' }), 'EEXIST');
+  for (const dst of onLink) await ignoreErrno(rt.addRoute({ dst, oif: br.index, scope: 'link', protocol: 'static' }), 'EEXIST');
   const links = new Map([[s.bridge, br.index]]);
   for (const r of record.routes) {
     if (!('family' in r) || r.family !== 6 || r.nexthops?.length || r.dev !== record.ifName) continue;

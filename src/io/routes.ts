@@ -3,13 +3,13 @@
 // destination. The kernel lists routes to one destination in the order it uses them.
 import netlinkPkg from 'netlink';
 import type { rt as RtTypes } from 'netlink';
-import { isErrno, SysError } from '../model/errors.js';
+import { ignoreErrno, SysError } from '../model/errors.js';
 import { bytesToIp, ipToBytes, parseCidr } from '../model/ip.js';
 import {
   RT_TABLE_LOCAL, routeGroupKey, routeMemberId, routesToMove,
   type KernelNexthop, type KernelRoute, type RouteOrder,
 } from '../model/kernel-route.js';
-import type { Rtnl } from './rtnl.js';
+import type { LinkInfo, Rtnl } from './rtnl.js';
 
 const { rt: rtEnums } = netlinkPkg;
 const AF = { 4: 2, 6: 10 } as const;
@@ -114,8 +114,9 @@ export interface RouteDump {
 }
 
 /** Every route of the netns but the `local` table's, in kernel order. */
-export async function dumpRoutes(rt: Rtnl): Promise<RouteDump> {
-  const links = await rt.links();
+export async function dumpRoutes(rt: Rtnl, linkDump?: LinkInfo[]): Promise<RouteDump> {
+  // A caller that has just dumped the links passes them: one request less.
+  const links = linkDump ?? (await rt.links());
   const names = new Map(links.map((l) => [l.index, l.name]));
   const index = new Map(links.map((l) => [l.name, l.index]));
   const routes: KernelRoute[] = [];
@@ -172,12 +173,8 @@ const indexer = (m: Map<string, number>) => (dev: string): number => {
 /** Adds a route behind the routes to its destination; "already there" counts as done. */
 export async function addKernelRoute(rt: Rtnl, r: KernelRoute, index: Map<string, number>): Promise<void> {
   const [d, a] = encode(r, indexer(index));
-  try {
-    // IPv6 has no prepend: a plain create goes behind routes of the same metric.
-    await rt.newRouteMessage(d, a, r.family === 4 ? 'append' : 'create');
-  } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw e;
-  }
+  // IPv6 has no prepend: a plain create goes behind routes of the same metric.
+  await ignoreErrno(rt.newRouteMessage(d, a, r.family === 4 ? 'append' : 'create'), 'EEXIST');
 }
 
 /** Deletes exactly this route; "not there" counts as done. */
@@ -186,11 +183,7 @@ export async function delKernelRoute(rt: Rtnl, r: KernelRoute, index: Map<string
   // Scope NOWHERE and protocol 0 match any (like `ip route del`); the nexthop picks the member.
   d.scope = 255;
   d.protocol = 0 as never;
-  try {
-    await rt.delRouteMessage(d, a);
-  } catch (e) {
-    if (!isErrno(e, 'ESRCH', 'ENODEV')) throw e;
-  }
+  await ignoreErrno(rt.delRouteMessage(d, a), 'ESRCH', 'ENODEV');
 }
 
 /**
@@ -198,9 +191,9 @@ export async function delKernelRoute(rt: Rtnl, r: KernelRoute, index: Map<string
  * those that stand wrong. Only groups whose routes can all be written back are touched.
  * Returns the ids of the groups it had to reorder.
  */
-export async function reorderRoutes(rt: Rtnl, order: RouteOrder): Promise<string[]> {
+export async function reorderRoutes(rt: Rtnl, order: RouteOrder, links?: LinkInfo[]): Promise<string[]> {
   if (Object.keys(order).length === 0) return [];
-  const dump = await dumpRoutes(rt);
+  const dump = await dumpRoutes(rt, links);
   const fixed: string[] = [];
   for (const [key, want] of Object.entries(order)) {
     const members = dump.routes.filter((r) => routeGroupKey(r) === key);

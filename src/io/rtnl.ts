@@ -222,7 +222,12 @@ export class Rtnl {
 
   /** Like link(), but ENODEV when absent. */
   async mustLink(name: string): Promise<LinkInfo> {
-    const l = await this.link(name);
+    return this.named(name, [await this.link(name)]);
+  }
+
+  /** The link called `name` in a dump already taken; ENODEV as mustLink when absent. */
+  named(name: string, links: readonly (LinkInfo | undefined)[]): LinkInfo {
+    const l = links.find((x) => x?.name === name);
     if (!l) throw new SysError('ENODEV', 'rtnetlink getLink', `no link named ${name} in ${this.netns.path}`, { name });
     return l;
   }

@@ -7,7 +7,7 @@
 // rename) down to its last record.
 // `sync` adds the fsyncs that make a write outlive a power loss: only what outlives a reboot
 // needs them (a reboot takes every netns and link with it; CNI's IPAM allocations stay).
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetletError } from '../model/errors.js';
 
@@ -50,16 +50,12 @@ export class StateStore {
     const line = `${JSON.stringify(record)}\n`;
     const n = this.lines.get(podId);
     if (n !== undefined && n < COMPACT_AFTER) {
-      if (sync) {
-        const fd = openSync(this.path(podId), 'a', 0o600);
-        try {
-          writeSync(fd, line);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } else {
-        appendFileSync(this.path(podId), line, { mode: 0o600 });
+      const fd = openSync(this.path(podId), 'a', 0o600);
+      try {
+        writeSync(fd, line);
+        if (sync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
       this.lines.set(podId, n + 1);
       return;

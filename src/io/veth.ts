@@ -3,7 +3,7 @@
 // so" (EEXIST, ENODEV, ESRCH, EADDRNOTAVAIL) as done.
 import { close } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isErrno, NetletError } from '../model/errors.js';
+import { ignoreErrno, isErrno, NetletError } from '../model/errors.js';
 import type { VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
 import type { RouteOrder } from '../model/kernel-route.js';
 import { captureIface, restoreIface, stripIface } from './iface-state.js';
@@ -20,14 +20,6 @@ export function randomLocalMac(): string {
   b[0] = (b[0]! & 0xfe) | 0x02;
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
-
-const ignore = async (p: Promise<unknown>, ...errnos: string[]): Promise<void> => {
-  try {
-    await p;
-  } catch (e) {
-    if (!isErrno(e, ...errnos)) throw e;
-  }
-};
 
 /** Closing a TAP's last fd takes ~16 ms in the kernel: do it off the event loop. */
 export const closeAsync = (fd: number): Promise<void> => new Promise((r) => close(fd, () => r()));
@@ -53,16 +45,17 @@ export function antiSpoofOf(s: VethSettings): AntiSpoof {
 export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernelIo {
   return {
     async capture({ ifName }) {
-      const l = await rt.mustLink(ifName);
-      const loUp = (await rt.link('lo'))?.up ?? false;
-      const state = await captureIface(rt, ifName, opts.baseline?.());
+      // One link dump for the veth, lo and the route dump.
+      const links = await rt.links();
+      const l = rt.named(ifName, links);
+      const loUp = links.find((x) => x.name === 'lo')?.up ?? false;
+      const state = await captureIface(rt, l, links, opts.baseline?.());
       const forwarding6 = opts.forwarding6?.() ?? readForwarding(rt.netns.fd);
       return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, loUp, ...state, forwarding6 } satisfies VethRecord;
     },
 
     async strip({ record }) {
-      await stripIface(rt, record.ifName, record);
-      const l = await rt.mustLink(record.ifName);
+      const l = await stripIface(rt, record.ifName, record);
       if (l.mac === record.mac) await rt.setMac(l.index, randomLocalMac());
     },
 
@@ -72,7 +65,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       // A link of another kind under our name is someone else's: refuse, never adopt it.
       if (br && br.kind !== 'bridge') throw nameConflict(s.bridge, br.kind, 'bridge');
       if (!br) {
-        await ignore(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
+        await ignoreErrno(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
         br = await rt.mustLink(s.bridge);
       }
       // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
@@ -95,20 +88,21 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       for (const i of [br.index, tap.index, veth.index]) await rt.setUp(i);
       const lo = await rt.link('lo');
       if (lo && !lo.up) await rt.setUp(lo.index);
-      await ignore(rt.addAddress(br.index, `${s.bridgeAddress}/32`), 'EEXIST');
+      await ignoreErrno(rt.addAddress(br.index, `${s.bridgeAddress}/32`), 'EEXIST');
       if (s.vmAddress) {
         // Replies reach a VM that has no address yet: a route and a fixed neighbour for it.
-        await ignore(rt.addRoute({ dst: `${s.vmAddress}/32`, oif: br.index, prefsrc: s.bridgeAddress }), 'EEXIST');
+        await ignoreErrno(rt.addRoute({ dst: `${s.vmAddress}/32`, oif: br.index, prefsrc: s.bridgeAddress }), 'EEXIST');
         await rt.addNeighbour(br.index, s.vmAddress, s.vmMac, { replace: true });
       }
       if (ipv6) await routeIpv6ViaBridge(rt, record, s);
     },
 
     async isolate({ record, settings: s }) {
+      const v6 = vmIpv6(s);
       applyIsolation(rt.netns.fd, {
         table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName,
         ...(opts.antiSpoofing === false ? {} : { antiSpoof: antiSpoofOf(s) }),
-        ...(vmIpv6(s).length ? { routed6: { mac: s.vmMac, addresses: vmIpv6(s) } } : {}),
+        ...(v6.length ? { routed6: { mac: s.vmMac, addresses: v6 } } : {}),
       });
     },
 
@@ -123,10 +117,10 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       const group = s.linkGroup ? links.filter((l) => l.group === s.linkGroup) : [];
       // Both in one call when the group holds exactly ours: one RCU grace period, not two.
       if (ours.length > 0 && group.length === ours.length && ours.every((l) => l.group === s.linkGroup)) {
-        await ignore(rt.deleteGroup(s.linkGroup!), 'ENODEV');
+        await ignoreErrno(rt.deleteGroup(s.linkGroup!), 'ENODEV');
         return;
       }
-      for (const l of ours) await ignore(rt.deleteLink(l.index), 'ENODEV');
+      for (const l of ours) await ignoreErrno(rt.deleteLink(l.index), 'ENODEV');
     },
 
     async restore({ record }) {
@@ -137,7 +131,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       const l = links.find((x) => x.name === record.ifName);
       // The veth went with its pod: nothing is left to restore.
       if (!l) return;
-      if (l.master) await ignore(rt.setMaster(l.index, 0), 'ENODEV');
+      if (l.master) await ignoreErrno(rt.setMaster(l.index, 0), 'ENODEV');
       if (l.mac !== record.mac) await rt.setMac(l.index, record.mac);
       if (l.mtu !== record.mtu) await rt.setMtu(l.index, record.mtu);
       if (l.up !== record.up) await rt.setUp(l.index, record.up);
@@ -145,10 +139,10 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       if (lo && lo.up && !record.loUp) {
         // Setup brought lo up; the kernel then added 127.0.0.1 and ::1: take all back.
         await rt.setUp(lo.index, false);
-        await ignore(rt.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
-        await ignore(rt.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
+        await ignoreErrno(rt.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
+        await ignoreErrno(rt.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
       }
-      await restoreIface(rt, record.ifName, record);
+      await restoreIface(rt, record.ifName, record, links);
     },
   };
 }

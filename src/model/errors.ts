@@ -25,3 +25,12 @@ export class SysError extends NetletError {
 
 export const isErrno = (e: unknown, ...names: string[]): boolean =>
   e instanceof SysError && names.includes(e.errno);
+
+/** Waits for p; the errnos given count as done ("already so": EEXIST, ENODEV, ESRCH, ...). */
+export async function ignoreErrno(p: Promise<unknown>, ...errnos: string[]): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isErrno(e, ...errnos)) throw e;
+  }
+}

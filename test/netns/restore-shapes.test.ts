@@ -84,7 +84,10 @@ void test('io: two networks stripped and restored in either order, or at once, c
       const orders: [string, string[] | 'parallel'][] = [['eth1 first', ['eth1', 'eth0']], ['eth0 first', ['eth0', 'eth1']], ['at once', 'parallel']];
       for (const [what, order] of orders) {
         const states: Record<string, IfaceState> = {};
-        for (const ifName of ['eth0', 'eth1']) states[ifName] = await captureIface(rt, ifName, baseline);
+        for (const ifName of ['eth0', 'eth1']) {
+          const links = await rt.links();
+          states[ifName] = await captureIface(rt, rt.named(ifName, links), links, baseline);
+        }
         assert.equal(states.eth0!.routes.length + states.eth1!.routes.length, 13, `${what}: every route through the veths is captured`);
         for (const ifName of ['eth0', 'eth1']) await stripIface(rt, ifName, states[ifName]!);
         const stripped = await settledNetnsView(pod);

@@ -17,8 +17,8 @@ import { createActor, createEmptyActor, fromPromise, waitFor, type AnyActorRef, 
 import { childPhase, podSupervisorMachine, type ChildSpec, type PodInput, type ResolvedPod } from '../../../src/machines/pod-supervisor.js';
 import { provideVeth } from '../../../src/actors/veth-wiring.js';
 import { provideSriov } from '../../../src/actors/sriov-wiring.js';
-import { VETH_SETUP_STEPS, type VethInput, type VethIo, type VethRecord } from '../../../src/machines/veth-interface.js';
-import { SETUP_STEPS, type SriovInput, type SriovIo, type VfConfig, type VfInfo, type VfRecord } from '../../../src/machines/sriov-interface.js';
+import { VETH_IO_METHODS, VETH_SETUP_STEPS, type VethInput, type VethIo, type VethRecord } from '../../../src/machines/veth-interface.js';
+import { SETUP_STEPS, SRIOV_IO_METHODS, type SriovInput, type SriovIo, type VfConfig, type VfInfo, type VfRecord } from '../../../src/machines/sriov-interface.js';
 import type { PodNetworkPlan } from '../../../src/model/plan.js';
 
 /** A state value's top-level state (the supervisor's hot-plug states are compound). */
@@ -241,8 +241,8 @@ class Held {
   }
 }
 
-const VETH_METHODS = ['capture', 'strip', 'plumb', 'isolate', 'startDhcp', 'stopDhcp', 'unisolate', 'unplumb', 'restore'];
-const SRIOV_METHODS = ['detect', 'readPf', 'setPf', 'unbindDriver', 'bindVfio', 'waitVfioDevice', 'unbindVfio', 'clearOverride', 'reprobe', 'waitNetdev', 'restoreNetns'];
+const VETH_METHODS = [...VETH_IO_METHODS];
+const SRIOV_METHODS = [...SRIOV_IO_METHODS];
 
 /** What a successful io call returns. */
 function answer(c: Call): unknown {

@@ -12,6 +12,7 @@ import { adjacencyMapToArray, getAdjacencyMap, getShortestPaths, getStateNodes }
 import { SimulatedClock, createActor, waitFor, type AnyEventObject, type AnyStateNode, type TransitionDefinition } from 'xstate';
 import { provideVeth } from '../../../src/actors/veth-wiring.js';
 import {
+  VETH_IO_METHODS,
   VETH_SETUP_STEPS,
   vethInterfaceMachine,
   type VethInput,
@@ -158,7 +159,7 @@ const serializeState = (s: Snap): string =>
 // ---- replay ----
 
 interface Pending { method: string; req: unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
-const METHODS = ['capture', 'strip', 'plumb', 'isolate', 'startDhcp', 'stopDhcp', 'unisolate', 'unplumb', 'restore'] as const;
+const METHODS = VETH_IO_METHODS;
 
 async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[]): Promise<void> {
   const net = await v.world();
