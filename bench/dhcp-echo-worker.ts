@@ -11,7 +11,8 @@ const { netnsPath, bridge, offer, ack, to } = workerData as { netnsPath: string;
 const nsFd = openSync(netnsPath, 'r');
 const fd = native.udpBound(nsFd, bridge, 67);
 closeSync(nsFd);
-const socket = createSocket('udp4');
+// As netlet's worker: replies to a dotted quad need no resolver call.
+const socket = createSocket({ type: 'udp4', lookup: (address, _family, callback) => callback(null, address, 4) });
 const replies = { 1: Buffer.from(offer), 3: Buffer.from(ack) } as Record<number, Buffer>;
 
 /** Option 53 (message type) of a request, by walking its options. */

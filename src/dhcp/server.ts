@@ -2,7 +2,7 @@
 // client MAC one fixed address. Pure: no sockets, no timers; the caller passes `now`
 // (ms since the epoch) and sends the reply as `deliver` says.
 import { DEFAULT_LEASE_SECONDS, INFINITE_LEASE, validateConfig, type DhcpServerConfig } from './config.js';
-import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, frozenOptions, parse, serializedLength, type DhcpMessage } from './codec.js';
+import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, frozenOptions, parse, serialize, serializedLength, type DhcpMessage } from './codec.js';
 import type { DhcpParseErrorReason } from './errors.js';
 import {
   decodeIpv4, decodeParameterList, decodeText, decodeU8, encodeIpv4, encodeText, encodeU8, isMessageType,
@@ -11,6 +11,7 @@ import {
 import { fitOptions, maxMessageSize } from './fit.js';
 import { DEFAULT_PARAMETERS, leaseOptions, parameterOptions } from './params.js';
 import { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimit } from './ratelimit.js';
+import { ReplyCache } from './reply-cache.js';
 
 export type RequestState = 'selecting' | 'init-reboot' | 'renewing' | 'rebinding';
 
@@ -52,6 +53,20 @@ export interface HandleResult {
   deliver?: Delivery;
   event: DhcpEvent;
   /** Set when options were dropped from the reply to fit; the caller logs it. */
+  trimmed?: Trimmed;
+}
+
+/** A reply as the socket sends it: its octets (the caller's to send, never changed after)
+ *  and the IPv4 destination (port 68). */
+export interface WireReply {
+  bytes: Uint8Array;
+  to: string;
+}
+
+/** receiveWire()'s answer: receive()'s, with the reply written. */
+export interface WireResult {
+  reply?: WireReply;
+  event: DhcpEvent;
   trimmed?: Trimmed;
 }
 
@@ -122,6 +137,18 @@ export function deliveryFor(request: DhcpMessage, replyType: MessageTypeValue): 
   return 'unicast-yiaddr';
 }
 
+/** Where a reply goes, as deliveryFor said. */
+export function replyDestination(reply: DhcpMessage, deliver: Delivery): string {
+  return deliver === 'broadcast' ? '255.255.255.255' : deliver === 'unicast-ciaddr' ? reply.ciaddr : reply.yiaddr;
+}
+
+/** What a cached reply needs to be sent again: the first answer's event and destination. */
+interface Sent {
+  event: DhcpEvent;
+  to: string;
+  trimmed: Trimmed | undefined;
+}
+
 export class DhcpServer {
   private config!: DhcpServerConfig;
   private params!: Map<number, Uint8Array>;
@@ -133,6 +160,8 @@ export class DhcpServer {
   private readonly bucket: TokenBucket | undefined;
   /** OFFER/ACK options by message type, lease, size limit and the client's request list. */
   private readonly replyOptions = new Map<string, { options: ReadonlyMap<number, Uint8Array>; trimmed?: Trimmed }>();
+  /** Whole replies already written, by request octets (receiveWire). */
+  private readonly sent = new ReplyCache<Sent>();
 
   /** Throws DhcpConfigError for a config that cannot be served. `false` turns the rate limit off. */
   constructor(config: DhcpServerConfig, rateLimit: RateLimit | false = DEFAULT_RATE_LIMIT) {
@@ -148,6 +177,7 @@ export class DhcpServer {
     this.config = { ...config };
     this.params = parameterOptions(this.config);
     this.replyOptions.clear();
+    this.sent.clear();
     if (addressChanged) this.lease = { state: 'none', ...(this.lease.lastSeen !== undefined ? { lastSeen: this.lease.lastSeen } : {}) };
   }
 
@@ -160,6 +190,29 @@ export class DhcpServer {
       return this.count({ event: { kind: 'malformed', reason: parsed.error.reason, detail: parsed.error.message } });
     }
     return this.process(parsed.message, now, arrival);
+  }
+
+  /**
+   * receive() for a socket: the reply written, and where it goes. A request with the same
+   * octets as one answered before but xid and secs (a client repeating its DISCOVER or
+   * REQUEST) gets the reply written then with its xid, and does to the lease and counters
+   * what receive() would: no parse, no options, no serialize. Never throws.
+   */
+  receiveWire(packet: Uint8Array, now: number, arrival?: Arrival): WireResult {
+    const hit = this.sent.find(packet);
+    if (hit) {
+      this.counters.received++;
+      if (this.bucket && !this.bucket.take(now)) return this.count({ event: { kind: 'ratelimited' } });
+      this.lease.lastSeen = now;
+      const { event, to, trimmed } = hit.meta;
+      if (trimmed) this.countTrimmed(trimmed);
+      return this.count({ reply: { bytes: this.sent.replyTo(hit, packet), to }, event: this.again(event, now, arrival), ...(trimmed ? { trimmed } : {}) });
+    }
+    const r = this.receive(packet, now, arrival);
+    if (!r.reply || !r.deliver) return { event: r.event };
+    const reply = { bytes: serialize(r.reply), to: replyDestination(r.reply, r.deliver) };
+    this.sent.add(packet, reply.bytes, { event: r.event, to: reply.to, trimmed: r.trimmed });
+    return { reply, event: r.event, ...(r.trimmed ? { trimmed: r.trimmed } : {}) };
   }
 
   /** Same as receive() for a message parsed elsewhere. Never throws. */
@@ -179,7 +232,7 @@ export class DhcpServer {
     };
   }
 
-  private count(result: HandleResult): HandleResult {
+  private count<R extends { event: DhcpEvent }>(result: R): R {
     const k = result.event.kind;
     if (k === 'ignored' || k === 'malformed' || k === 'ratelimited' || k === 'offered' || k === 'acked' ||
         k === 'naked' || k === 'informed' || k === 'released' || k === 'declined') this.counters[k]++;
@@ -234,9 +287,53 @@ export class DhcpServer {
     }
   }
 
+  /** Answering again a request answered before (same octets but xid and secs): the lease
+   *  changes as then, and the event is then's, at `now` and for this arrival. */
+  private again(first: DhcpEvent, now: number, arrival: Arrival | undefined): DhcpEvent {
+    switch (first.kind) {
+      case 'offered':
+        this.offered();
+        return first;
+      case 'acked':
+        return { ...first, state: this.againState(first.state, arrival), expiresAt: this.bind(now) };
+      case 'naked':
+        this.unbind(now);
+        return first.state === 'unknown' ? first : { ...first, state: this.againState(first.state, arrival) };
+      default:
+        return first;
+    }
+  }
+
+  /** RENEWING and REBINDING differ only by how the request came (request()). */
+  private againState(state: RequestState, arrival: Arrival | undefined): RequestState {
+    return state === 'renewing' || state === 'rebinding' ? (arrival?.broadcast ? 'rebinding' : 'renewing') : state;
+  }
+
+  private offered(): void {
+    if (this.lease.state !== 'bound') this.lease.state = 'offered';
+  }
+
+  /** Binds the lease at `now`; its expiry. */
+  private bind(now: number): number {
+    const lease = this.config.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    const expiresAt = lease === INFINITE_LEASE ? Number.POSITIVE_INFINITY : now + lease * 1000;
+    this.lease = { state: 'bound', boundAt: now, expiresAt, lastSeen: now };
+    return expiresAt;
+  }
+
+  /** A NAK ends a bound lease. */
+  private unbind(now: number): void {
+    if (this.lease.state === 'bound') this.lease = { state: 'none', lastSeen: now };
+  }
+
+  private countTrimmed(trimmed: Trimmed): void {
+    this.trimmed.replies++;
+    this.trimmed.options += trimmed.dropped.length;
+  }
+
   private offer(msg: DhcpMessage): HandleResult {
     const { address } = this.config;
-    if (this.lease.state !== 'bound') this.lease.state = 'offered';
+    this.offered();
     const reply = this.reply(msg, MessageType.Offer, address, ZERO, true);
     return this.count({ ...reply, deliver: deliveryFor(msg, MessageType.Offer), event: { kind: 'offered', address } });
   }
@@ -253,13 +350,11 @@ export class DhcpServer {
     const { address } = this.config;
     if (state === 'unknown' || wanted !== address) {
       // A stale or wrong address (the pod's IP changed): NAK sends the client back to DISCOVER.
-      if (this.lease.state === 'bound') this.lease = { state: 'none', lastSeen: now };
+      this.unbind(now);
       const reply = this.nak(msg);
       return this.count({ reply, deliver: 'broadcast', event: { kind: 'naked', state, address, ...(wanted ? { requested: wanted } : {}) } });
     }
-    const lease = this.config.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-    const expiresAt = lease === INFINITE_LEASE ? Number.POSITIVE_INFINITY : now + lease * 1000;
-    this.lease = { state: 'bound', boundAt: now, expiresAt, lastSeen: now };
+    const expiresAt = this.bind(now);
     const reply = this.reply(msg, MessageType.Ack, address, msg.ciaddr, true);
     return this.count({ ...reply, deliver: deliveryFor(msg, MessageType.Ack), event: { kind: 'acked', address, state, expiresAt } });
   }
@@ -312,8 +407,7 @@ export class DhcpServer {
     }
     const reply = this.header(msg, yiaddr, ciaddr, made.options as Map<number, Uint8Array>);
     if (!made.trimmed) return { reply };
-    this.trimmed.replies++;
-    this.trimmed.options += made.trimmed.dropped.length;
+    this.countTrimmed(made.trimmed);
     return { reply, trimmed: made.trimmed };
   }
 

@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { DhcpServer, serialize } from '../dhcp/index.js';
+import { DhcpServer } from '../dhcp/index.js';
 import { native } from './native.js';
 import { Ipv6Service } from './ipv6-serve.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
@@ -70,6 +70,10 @@ async function serve(req: ServeRequest): Promise<void> {
   post({ op: 'serving', key: req.key });
 }
 
+/** Replies go to dotted quads only: no resolver call (dgram's default defers each send to
+ *  the next tick through dns.lookup). */
+const literalAddress = (address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void => callback(null, address, 4);
+
 async function startV4(req: ServeRequest, s: Served): Promise<void> {
   const server = new DhcpServer(req.config!, req.rateLimit);
   const nsFd = openSync(req.netnsPath, 'r');
@@ -79,7 +83,7 @@ async function startV4(req: ServeRequest, s: Served): Promise<void> {
   } finally {
     closeSync(nsFd);
   }
-  const socket = createSocket('udp4');
+  const socket = createSocket({ type: 'udp4', lookup: literalAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind({ fd }, () => {
@@ -94,11 +98,8 @@ async function startV4(req: ServeRequest, s: Served): Promise<void> {
     // A send error (e.g. the bridge vanished) must not kill the thread; status shows it.
   });
   socket.on('message', (packet) => {
-    const r = server.receive(packet, Date.now());
-    if (r.reply && r.deliver) {
-      const to = r.deliver === 'broadcast' ? '255.255.255.255' : r.deliver === 'unicast-ciaddr' ? r.reply.ciaddr : r.reply.yiaddr;
-      socket.send(serialize(r.reply), 68, to);
-    }
+    const r = server.receiveWire(packet, Date.now());
+    if (r.reply) socket.send(r.reply.bytes, 68, r.reply.to);
     if (r.trimmed) {
       const { dropped, maxSize, fullSize, size } = r.trimmed;
       post({ op: 'log', key: req.key, level: 'warn', msg: 'DHCP reply too large for the client: options dropped', fields: { event: r.event.kind, dropped, maxSize, fullSize, size } });
