@@ -1,8 +1,7 @@
 // BOOTP/DHCP wire format (RFC 2131 section 2, RFC 2132 option framing, RFC 3396 long
 // options). parse() accepts any bytes and never throws; serialize() writes our replies.
-import { isIPv4 } from 'node:net';
 import { DhcpEncodeError, DhcpParseError } from './errors.js';
-import { encodeIpv4, ipv4At, latin1, Opt } from './options.js';
+import { ipv4At, latin1, Opt, writeIpv4 } from './options.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -178,6 +177,7 @@ export function encodeOptions(options: ReadonlyMap<number, Uint8Array>): Uint8Ar
 }
 
 function writeField(buf: Uint8Array, offset: number, size: number, text: string, name: string): void {
+  if (text.length === 0) return; // our replies' sname and file
   const octets = Array.from(text, (c) => c.charCodeAt(0));
   if (octets.length > size || octets.some((o) => o < 1 || o > 255)) {
     throw new DhcpEncodeError(`${name} must be at most ${size} single-octet characters`, { [name]: text });
@@ -186,8 +186,16 @@ function writeField(buf: Uint8Array, offset: number, size: number, text: string,
 }
 
 function writeAddress(buf: Uint8Array, offset: number, address: string): void {
-  if (!isIPv4(address)) throw new DhcpEncodeError(`"${address}" is not an IPv4 address`, { address });
-  buf.set(encodeIpv4(address), offset);
+  if (!writeIpv4(address, buf, offset)) throw new DhcpEncodeError(`"${address}" is not an IPv4 address`, { address });
+}
+
+function writeOctet(buf: Uint8Array, at: number, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 255) throw new DhcpEncodeError(`header octet ${at} = ${value} is out of range`);
+  buf[at] = value;
+}
+
+function checkU16(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new DhcpEncodeError(`${name} ${v} is out of range`);
 }
 
 /** The octets serialize() writes for a message with these options: header, cookie, options, End, padding. */
@@ -207,17 +215,15 @@ export function frozenOptions(options: Map<number, Uint8Array>): ReadonlyMap<num
 export function serialize(m: DhcpMessage): Uint8Array {
   const opts = encoded.get(m.options) ?? encodeOptions(m.options);
   const buf = new Uint8Array(Math.max(MIN_PACKET_LEN, OPTIONS_START + opts.length));
-  const byteFields: [number, number][] = [[m.op, 0], [m.htype, 1], [m.hlen, 2], [m.hops, 3]];
-  for (const [value, at] of byteFields) {
-    if (!Number.isInteger(value) || value < 0 || value > 255) throw new DhcpEncodeError(`header octet ${at} = ${value} is out of range`);
-    buf[at] = value;
-  }
+  writeOctet(buf, 0, m.op);
+  writeOctet(buf, 1, m.htype);
+  writeOctet(buf, 2, m.hlen);
+  writeOctet(buf, 3, m.hops);
   if (m.hlen > 16 || m.chaddr.length > 16) throw new DhcpEncodeError('chaddr is at most 16 octets');
   const view = new DataView(buf.buffer);
   if (!Number.isInteger(m.xid) || m.xid < 0 || m.xid > 0xffffffff) throw new DhcpEncodeError(`xid ${m.xid} is out of range`);
-  for (const [name, v] of [['secs', m.secs], ['flags', m.flags]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new DhcpEncodeError(`${name} ${v} is out of range`);
-  }
+  checkU16('secs', m.secs);
+  checkU16('flags', m.flags);
   view.setUint32(4, m.xid);
   view.setUint16(8, m.secs);
   view.setUint16(10, m.flags);
@@ -233,8 +239,18 @@ export function serialize(m: DhcpMessage): Uint8Array {
   return buf;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** The hardware address as "aa:bb:..", when it is Ethernet (htype 1, hlen 6). */
 export function ethernetMac(m: DhcpMessage): string | undefined {
   if (m.htype !== 1 || m.hlen !== 6) return undefined;
-  return Array.from(m.chaddr.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+  const c = m.chaddr;
+  return `${HEX[c[0] ?? 0]}:${HEX[c[1] ?? 0]}:${HEX[c[2] ?? 0]}:${HEX[c[3] ?? 0]}:${HEX[c[4] ?? 0]}:${HEX[c[5] ?? 0]}`;
+}
+
+/** True when m's hardware address is Ethernet and these 6 octets (no string made). */
+export function isEthernetMac(m: DhcpMessage, mac: Uint8Array): boolean {
+  if (m.htype !== 1 || m.hlen !== 6) return false;
+  const c = m.chaddr;
+  return c[0] === mac[0] && c[1] === mac[1] && c[2] === mac[2] && c[3] === mac[3] && c[4] === mac[4] && c[5] === mac[5];
 }

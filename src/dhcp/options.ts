@@ -83,6 +83,43 @@ export function encodeIpv4(address: string): Uint8Array {
   return Uint8Array.from(ipv4Bytes(address));
 }
 
+/**
+ * Writes a dotted quad's four octets at `offset`; false, with nothing written, for
+ * anything isIPv4 rejects (four decimals 0-255, no leading zeros). For serialize(), which
+ * writes four addresses a reply: no regex, split or array.
+ */
+export function writeIpv4(address: string, into: Uint8Array, offset: number): boolean {
+  if (typeof address !== 'string') return false; // as isIPv4, for a message built in plain JS
+  const len = address.length;
+  if (len < 7 || len > 15) return false;
+  let packed = 0;
+  let value = 0;
+  let digits = 0;
+  let octets = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? address.charCodeAt(i) : 0x2e; // a '.' after the last octet
+    if (c === 0x2e) {
+      if (digits === 0 || octets === 4) return false;
+      packed = packed * 256 + value;
+      octets++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return false;
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return false;
+    } else {
+      return false;
+    }
+  }
+  if (octets !== 4) return false;
+  into[offset] = packed >>> 24;
+  into[offset + 1] = (packed >>> 16) & 255;
+  into[offset + 2] = (packed >>> 8) & 255;
+  into[offset + 3] = packed & 255;
+  return true;
+}
+
 export const ipv4At = (d: Uint8Array, offset: number): string =>
   `${d[offset] ?? 0}.${d[offset + 1] ?? 0}.${d[offset + 2] ?? 0}.${d[offset + 3] ?? 0}`;
 

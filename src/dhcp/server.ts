@@ -2,7 +2,7 @@
 // client MAC one fixed address. Pure: no sockets, no timers; the caller passes `now`
 // (ms since the epoch) and sends the reply as `deliver` says.
 import { DEFAULT_LEASE_SECONDS, INFINITE_LEASE, validateConfig, type DhcpServerConfig } from './config.js';
-import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, frozenOptions, parse, serialize, serializedLength, type DhcpMessage } from './codec.js';
+import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, ethernetMac, frozenOptions, isEthernetMac, parse, serialize, serializedLength, type DhcpMessage } from './codec.js';
 import type { DhcpParseErrorReason } from './errors.js';
 import {
   decodeIpv4, decodeParameterList, decodeText, decodeU8, encodeIpv4, encodeText, encodeU8, isMessageType,
@@ -152,6 +152,8 @@ interface Sent {
 export class DhcpServer {
   private config!: DhcpServerConfig;
   private params!: Map<number, Uint8Array>;
+  /** config.clientMac as octets. */
+  private clientMac!: Uint8Array;
   private readonly counters = zeroCounters();
   private readonly trimmed: TrimCounters = { replies: 0, options: 0 };
   private lease: Omit<LeaseStatus, 'bound' | 'address'> = { state: 'none' };
@@ -176,6 +178,7 @@ export class DhcpServer {
     const addressChanged = this.config !== undefined && this.config.address !== config.address;
     this.config = { ...config };
     this.params = parameterOptions(this.config);
+    this.clientMac = Uint8Array.from(config.clientMac.split(':'), (h) => parseInt(h, 16));
     this.replyOptions.clear();
     this.sent.clear();
     if (addressChanged) this.lease = { state: 'none', ...(this.lease.lastSeen !== undefined ? { lastSeen: this.lease.lastSeen } : {}) };
@@ -250,8 +253,7 @@ export class DhcpServer {
   private process(msg: DhcpMessage, now: number, arrival: Arrival | undefined): HandleResult {
     if (msg.op !== BOOTREQUEST) return this.ignore('not-a-request');
     if (msg.giaddr !== ZERO) return this.ignore('relayed');
-    const mac = ethernetMac(msg);
-    if (mac !== this.config.clientMac) return this.ignore('foreign-mac', mac);
+    if (!isEthernetMac(msg, this.clientMac)) return this.ignore('foreign-mac', ethernetMac(msg));
     // Any packet from our client's MAC shows the VM is alive, even one we cannot serve.
     this.lease.lastSeen = now;
 
@@ -398,7 +400,7 @@ export class DhcpServer {
     // written once, see frozenOptions) until the plan changes.
     const prl = msg.options.get(Opt.ParameterRequestList);
     const maxSize = maxMessageSize(msg);
-    const key = `${type}|${withLease ? 1 : 0}|${maxSize}|${prl ? prl.join(',') : '-'}`;
+    const key = `${type}|${withLease ? 1 : 0}|${maxSize}|${prl ? `p${String.fromCharCode(...prl)}` : '-'}`;
     let made = this.replyOptions.get(key);
     if (!made) {
       made = this.replyOptionsFor(type, withLease, prl, maxSize);
