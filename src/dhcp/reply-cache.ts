@@ -44,7 +44,10 @@ export class ReplyCache<T> {
   /** Remembers the reply (which the caller must not change) to `packet` (copied). */
   add(packet: Uint8Array, reply: Uint8Array, meta: T): void {
     if (packet.length < AFTER_SECS) return;
-    const entry = { request: Buffer.from(packet), reply, meta };
+    // Kept for long: its own memory, not a slice of Buffer's shared 8 KiB pool (which it would pin).
+    const request = Buffer.allocUnsafeSlow(packet.length);
+    request.set(packet);
+    const entry = { request, reply, meta };
     if (this.entries.length < this.size) this.entries.push(entry);
     else this.entries[this.next] = entry;
     this.next = (this.next + 1) % this.size;
