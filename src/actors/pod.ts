@@ -538,11 +538,18 @@ export class Pod {
         out.push({ kind: 'sriov', name: iface.name, pciAddress: rec?.vf.pciAddress ?? iface.pciID ?? '', mac: rec?.targetMac ?? iface.mac ?? '', mtu: iface.mtu ?? 1500, ips, ...(vlan ? { vlan } : {}) });
       }
     }
-    const ci = renderCloudInit(plan);
+    let cloudInit: PodNetwork['cloudInit'] | undefined;
     return {
       podId: this.podId,
       interfaces: out,
-      cloudInit: { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId },
+      // Rendered when first read (~2 ms of YAML per pod: most callers read it later, or never).
+      get cloudInit() {
+        if (!cloudInit) {
+          const ci = renderCloudInit(plan);
+          cloudInit = { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId };
+        }
+        return cloudInit;
+      },
     };
   }
 

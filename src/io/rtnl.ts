@@ -6,6 +6,8 @@ import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink'
 import { SysError } from '../model/errors.js';
 import { bytesToIp, familyOf, ipToBytes, normaliseMac, parseCidr } from '../model/ip.js';
 import { NetnsHandle } from './netns.js';
+import { native } from './native.js';
+import { constants as osConstants } from 'node:os';
 
 const { createRtNetlink, FlagsNew } = netlinkPkg;
 type Link = RtTypes.Link;
@@ -83,6 +85,26 @@ const enumName = (v: string | number, names: Record<number, string>): string =>
   typeof v === 'string' ? v.toLowerCase() : (names[v] ?? String(v));
 const RT_TABLE_MAIN = 254;
 const NEW = FlagsNew.CREATE | FlagsNew.EXCL;
+
+const RTM_DELLINK = 17;
+const IFLA_GROUP = 27;
+const NLM_F_REQUEST_ACK = 0x1 | 0x4;
+let offThreadSeq = 0;
+
+/** RTM_DELLINK for ifindex `index`, or for every link of `group` (index 0). */
+function delLinkMessage(index: number, group?: number): Buffer {
+  const groupAttr = group === undefined ? Buffer.alloc(0) : attr(IFLA_GROUP, u32(group));
+  const m = Buffer.alloc(32 + groupAttr.length);
+  m.writeUInt32LE(m.length, 0);
+  m.writeUInt16LE(RTM_DELLINK, 4);
+  m.writeUInt16LE(NLM_F_REQUEST_ACK, 6);
+  m.writeUInt32LE((offThreadSeq = (offThreadSeq + 1) >>> 0), 8);
+  m.writeInt32LE(index, 20);
+  groupAttr.copy(m, 32);
+  return m;
+}
+
+const errnoName = (n: number): string => Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
 
 // Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
 function attr(type: number, data: Buffer): Buffer {
@@ -272,14 +294,24 @@ export class Rtnl {
     await this.setLink('setNetns', index, {}, { netNsFd: nsFd });
   }
   async deleteLink(index: number): Promise<void> {
-    await this.call('delLink', { index }, () => this.sock.delLink({ index }));
+    await this.offThread('delLink', { index }, delLinkMessage(index));
   }
   async setGroup(index: number, group: number): Promise<void> {
     await this.setLink('setGroup', index, {}, { group });
   }
   /** Deletes every link of a group in one kernel batch (`ip link del group N`). */
   async deleteGroup(group: number): Promise<void> {
-    await this.call('delLink(group)', { group }, () => this.sock.delLink({ index: 0 }, { group }));
+    await this.offThread('delLink(group)', { group }, delLinkMessage(0, group));
+  }
+
+  /**
+   * A request the kernel takes long to run (a link deletion waits for RCU grace periods,
+   * 30-50 ms): rtnetlink runs it inside sendmsg, so it goes from a pool thread on a socket
+   * of its own and the event loop serves other pods meanwhile (docs/performance.md).
+   */
+  private async offThread(op: string, details: Record<string, unknown>, msg: Buffer): Promise<void> {
+    const errno = await native.rtnlAsync(this.netns.fd, msg);
+    if (errno) throw sysErr(op, new Error(`Request rejected: ${errnoName(errno)}`), details);
   }
 
   // ---- addresses ----

@@ -99,7 +99,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
 
     async isolate({ record, settings: s }) {
       const v6 = vmIpv6(s);
-      applyIsolation(rt.netns.fd, {
+      await applyIsolation(rt.netns.fd, {
         table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName,
         ...(opts.antiSpoofing === false ? {} : { antiSpoof: antiSpoofOf(s) }),
         ...(v6.length ? { routed6: { mac: s.vmMac, addresses: v6 } } : {}),
