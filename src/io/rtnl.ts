@@ -96,12 +96,15 @@ const IFLA_OPERSTATE = 16;
 const IFLA_LINKINFO = 18;
 const IFLA_PARENT_DEV_NAME = 56;
 const IFLA_PARENT_DEV_BUS_NAME = 57;
+const IFLA_GROUP = 27;
 const IFF_UP = 0x1;
+/** The attributes LinkInfo is made of (a link carries ~50, its statistics the largest). */
+const LINK_ATTRS: ReadonlySet<number> = new Set([IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_GROUP, IFLA_PARENT_DEV_NAME, IFLA_PARENT_DEV_BUS_NAME]);
 const cstrOf = (b: Buffer): string => b.toString('utf8').replace(/\0+$/, '');
 
 /** An RTM_NEWLINK payload (ifinfomsg + attributes) read for the fields LinkInfo holds. */
 function parseLinkMessage(b: Buffer): LinkInfo {
-  const a = parseAttrs(b.subarray(16));
+  const a = parseAttrs(b.subarray(16), LINK_ATTRS);
   const mac = a.get(IFLA_ADDRESS);
   const operstate = a.get(IFLA_OPERSTATE)?.readUInt8(0) ?? 0;
   const l: LinkInfo = {
@@ -126,7 +129,6 @@ function parseLinkMessage(b: Buffer): LinkInfo {
 }
 
 const RTM_DELLINK = 17;
-const IFLA_GROUP = 27;
 const NLM_F_REQUEST_ACK = 0x1 | 0x4;
 let offThreadSeq = 0;
 
@@ -157,12 +159,13 @@ function attr(type: number, data: Buffer): Buffer {
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
 
-function parseAttrs(buf: Buffer): Map<number, Buffer> {
+function parseAttrs(buf: Buffer, only?: ReadonlySet<number>): Map<number, Buffer> {
   const m = new Map<number, Buffer>();
   for (let off = 0; off + 4 <= buf.length; ) {
     const len = buf.readUInt16LE(off);
     if (len < 4) break;
-    m.set(buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len));
+    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    if (!only || only.has(type)) m.set(type, buf.subarray(off + 4, off + len));
     off += (len + 3) & ~3;
   }
   return m;
