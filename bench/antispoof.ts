@@ -66,9 +66,9 @@ export async function runAntiSpoofBench(opts: AntiSpoofBenchOptions = {}): Promi
     const on: IsolationRule = { ...base, antiSpoof: { mac: t.vmMac, ipv4: ['10.99.0.5'], ipv6: ['fd00:99::5'] } };
     // A fresh table each time, as a setup applies it (a re-apply over an existing one is cheaper).
     const time = async (r: IsolationRule): Promise<number> => {
-      await Promise.resolve(removeIsolation(fd, base.table));
+      await removeIsolation(fd, base.table);
       const t0 = performance.now();
-      applyIsolation(fd, r);
+      await applyIsolation(fd, r);
       return performance.now() - t0;
     };
     const without: number[] = [];
@@ -84,9 +84,9 @@ export async function runAntiSpoofBench(opts: AntiSpoofBenchOptions = {}): Promi
     const offs: { ms: number; rttAvgUs: number }[] = [];
     const ons: { ms: number; rttAvgUs: number }[] = [];
     for (let i = 0; i < rounds; i++) {
-      applyIsolation(fd, base);
+      await applyIsolation(fd, base);
       offs.push(flood(t.vm, count));
-      applyIsolation(fd, on);
+      await applyIsolation(fd, on);
       ons.push(flood(t.vm, count));
     }
     const pick = (xs: { ms: number; rttAvgUs: number }[]): { ms: number; rttAvgUs: number } => ({ ms: median(xs.map((x) => x.ms)), rttAvgUs: median(xs.map((x) => x.rttAvgUs)) });

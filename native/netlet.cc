@@ -1,13 +1,15 @@
 // netlet's native addon: the few syscalls Node lacks (setns, TUNSETIFF, SO_BINDTODEVICE,
 // SCM_RIGHTS, raw ICMPv6, per-netns sysctls). Context-aware (N-API), holds no event-loop state, so it loads in worker
-// threads. Every call is synchronous and returns fds; errors are thrown as JS errors with
-// `code` (errno name) and `syscall`, never a crash.
+// threads. Calls are synchronous but for nftRunAsync and rtnlAsync (libuv pool threads, for
+// the kernel's slow paths); errors are thrown as JS errors with `code` (errno name) and
+// `syscall`, never a crash.
 #include <napi.h>
 #include <nftables/libnftables.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
@@ -358,6 +360,72 @@ Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// rtnlAsync(nsFd, request): one rtnetlink request (a whole nlmsghdr asking for an ack) sent
+// from a libuv pool thread on a socket of its own, made in the netns. rtnetlink runs a request
+// inside sendmsg: deleting a bridge takes 30-50 ms there (RCU grace periods), which on the
+// main thread stalled every other pod. Resolves with 0 or the ack's errno (positive).
+class RtnlWorker : public Napi::AsyncWorker {
+ public:
+  RtnlWorker(Napi::Env env, int nsFd, std::vector<uint8_t> req)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), nsFd_(nsFd), req_(std::move(req)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    int fd = -1;
+    err_ = InNetns(nsFd_, [&](const char** w) {
+      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+      if (fd < 0) { *w = "socket(AF_NETLINK)"; return errno; }
+      return 0;
+    }, &where_);
+    if (err_) return;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    ssize_t n;
+    do n = sendto(fd, req_.data(), req_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) { err_ = errno; where_ = "sendto(netlink)"; close(fd); return; }
+    uint32_t seq = reinterpret_cast<const nlmsghdr*>(req_.data())->nlmsg_seq;
+    alignas(nlmsghdr) char buf[8192];
+    for (;;) {
+      do n = recv(fd, buf, sizeof buf, 0);
+      while (n < 0 && errno == EINTR);
+      if (n < 0) { err_ = errno; where_ = "recv(netlink)"; break; }
+      bool done = false;
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
+        ackErrno_ = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+        done = true;
+        break;
+      }
+      if (done) break;
+    }
+    close(fd);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) deferred_.Reject(ErrnoError(env, err_, where_).Value());
+    else deferred_.Resolve(Napi::Number::New(env, ackErrno_));
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int nsFd_;
+  std::vector<uint8_t> req_;
+  int err_ = 0;
+  int ackErrno_ = 0;
+  const char* where_ = "";
+};
+
+Napi::Value RtnlAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) return ThrowType(env, "rtnlAsync(nsFd, request) expected");
+  auto b = info[1].As<Napi::Buffer<uint8_t>>();
+  if (b.Length() < sizeof(nlmsghdr)) return ThrowType(env, "rtnlAsync: request shorter than a netlink header");
+  auto* w = new RtnlWorker(env, info[0].As<Napi::Number>().Int32Value(), std::vector<uint8_t>(b.Data(), b.Data() + b.Length()));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 // ---- IPv6 datagram sockets for RA and DHCPv6 (issue #15) ----
 // dgram cannot adopt a raw socket (libuv's guess says UNKNOWN) nor tell a datagram's
 // destination address; these sockets are made here and read by Watch6 below.
@@ -623,6 +691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("moveHigh", Napi::Function::New(env, MoveHigh));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
+  exports.Set("rtnlAsync", Napi::Function::New(env, RtnlAsync));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("currentNetns", Napi::Function::New(env, CurrentNetns));
   exports.Set("socketIn", Napi::Function::New(env, SocketIn));

@@ -75,6 +75,8 @@ export class Pod {
   private written: string | undefined;
   /** The part of the record that outlives a reboot, as last fsync'd. */
   private synced: string | undefined;
+  /** That part serialised, for the plan object it was made from (a setup asks ~20 times). */
+  private lasting: { of: ResolvedPod; text: string } | undefined;
 
   constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
     this.podId = request.podId;
@@ -425,8 +427,10 @@ export class Pod {
     const { cniResult: _omit, ...request } = this.request;
     const content = { version: 1 as const, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces };
     // What outlives a reboot (the request, the plan: CNI DEL needs them to release the IPAM of
-    // an ADD netlet ran), then the rest: one serialisation serves both comparisons.
-    const lasting = JSON.stringify([request, content.resolved]);
+    // an ADD netlet ran), then the rest: one serialisation serves both comparisons. The plan
+    // changes only by assignment (a new object), the request never.
+    if (this.lasting?.of !== resolved) this.lasting = { of: resolved, text: JSON.stringify([request, content.resolved]) };
+    const lasting = this.lasting.text;
     // Every effect and every snapshot asks for a write; only a changed record is written.
     const key = `${lasting}|${content.phase}|${JSON.stringify(interfaces)}`;
     if (key === this.written) return;
@@ -538,11 +542,18 @@ export class Pod {
         out.push({ kind: 'sriov', name: iface.name, pciAddress: rec?.vf.pciAddress ?? iface.pciID ?? '', mac: rec?.targetMac ?? iface.mac ?? '', mtu: iface.mtu ?? 1500, ips, ...(vlan ? { vlan } : {}) });
       }
     }
-    const ci = renderCloudInit(plan);
+    let cloudInit: PodNetwork['cloudInit'] | undefined;
     return {
       podId: this.podId,
       interfaces: out,
-      cloudInit: { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId },
+      // Rendered when first read (~2 ms of YAML per pod: most callers read it later, or never).
+      get cloudInit() {
+        if (!cloudInit) {
+          const ci = renderCloudInit(plan);
+          cloudInit = { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId };
+        }
+        return cloudInit;
+      },
     };
   }
 

@@ -6,8 +6,10 @@ import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink'
 import { SysError } from '../model/errors.js';
 import { bytesToIp, familyOf, ipToBytes, normaliseMac, parseCidr } from '../model/ip.js';
 import { NetnsHandle } from './netns.js';
+import { native } from './native.js';
+import { constants as osConstants } from 'node:os';
 
-const { createRtNetlink, FlagsNew } = netlinkPkg;
+const { createRtNetlink, FlagsNew, FlagsGet } = netlinkPkg;
 type Link = RtTypes.Link;
 type LinkAttrs = IflaTypes.LinkAttrs;
 
@@ -84,6 +86,67 @@ const enumName = (v: string | number, names: Record<number, string>): string =>
 const RT_TABLE_MAIN = 254;
 const NEW = FlagsNew.CREATE | FlagsNew.EXCL;
 
+const RTM_NEWLINK = 16;
+const RTM_GETLINK = 18;
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_MASTER = 10;
+const IFLA_OPERSTATE = 16;
+const IFLA_LINKINFO = 18;
+const IFLA_PARENT_DEV_NAME = 56;
+const IFLA_PARENT_DEV_BUS_NAME = 57;
+const IFLA_GROUP = 27;
+const IFF_UP = 0x1;
+/** The attributes LinkInfo is made of (a link carries ~50, its statistics the largest). */
+const LINK_ATTRS: ReadonlySet<number> = new Set([IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_GROUP, IFLA_PARENT_DEV_NAME, IFLA_PARENT_DEV_BUS_NAME]);
+const cstrOf = (b: Buffer): string => b.toString('utf8').replace(/\0+$/, '');
+
+/** An RTM_NEWLINK payload (ifinfomsg + attributes) read for the fields LinkInfo holds. */
+function parseLinkMessage(b: Buffer): LinkInfo {
+  const a = parseAttrs(b.subarray(16), LINK_ATTRS);
+  const mac = a.get(IFLA_ADDRESS);
+  const operstate = a.get(IFLA_OPERSTATE)?.readUInt8(0) ?? 0;
+  const l: LinkInfo = {
+    index: b.readInt32LE(4),
+    name: cstrOf(a.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
+    mac: mac ? Array.from(mac, (x) => x.toString(16).padStart(2, '0')).join(':') : '',
+    mtu: a.get(IFLA_MTU)?.readUInt32LE(0) ?? 0,
+    up: (b.readUInt32LE(8) & IFF_UP) !== 0,
+    operstate: OPERSTATES[operstate] ?? String(operstate),
+    group: a.get(IFLA_GROUP)?.readUInt32LE(0) ?? 0,
+  };
+  const master = a.get(IFLA_MASTER)?.readUInt32LE(0);
+  if (master) l.master = master;
+  const info = a.get(IFLA_LINKINFO);
+  const kind = info && parseAttrs(info).get(IFLA_INFO_KIND);
+  if (kind) l.kind = cstrOf(kind);
+  const parentDev = a.get(IFLA_PARENT_DEV_NAME);
+  const parentBus = a.get(IFLA_PARENT_DEV_BUS_NAME);
+  if (parentDev) l.parentDev = cstrOf(parentDev);
+  if (parentBus) l.parentBus = cstrOf(parentBus);
+  return l;
+}
+
+const RTM_DELLINK = 17;
+const NLM_F_REQUEST_ACK = 0x1 | 0x4;
+let offThreadSeq = 0;
+
+/** RTM_DELLINK for ifindex `index`, or for every link of `group` (index 0). */
+function delLinkMessage(index: number, group?: number): Buffer {
+  const groupAttr = group === undefined ? Buffer.alloc(0) : attr(IFLA_GROUP, u32(group));
+  const m = Buffer.alloc(32 + groupAttr.length);
+  m.writeUInt32LE(m.length, 0);
+  m.writeUInt16LE(RTM_DELLINK, 4);
+  m.writeUInt16LE(NLM_F_REQUEST_ACK, 6);
+  m.writeUInt32LE((offThreadSeq = (offThreadSeq + 1) >>> 0), 8);
+  m.writeInt32LE(index, 20);
+  groupAttr.copy(m, 32);
+  return m;
+}
+
+const errnoName = (n: number): string => Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
+
 // Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
 function attr(type: number, data: Buffer): Buffer {
   const len = 4 + data.length;
@@ -96,12 +159,13 @@ function attr(type: number, data: Buffer): Buffer {
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
 const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
 
-function parseAttrs(buf: Buffer): Map<number, Buffer> {
+function parseAttrs(buf: Buffer, only?: ReadonlySet<number>): Map<number, Buffer> {
   const m = new Map<number, Buffer>();
   for (let off = 0; off + 4 <= buf.length; ) {
     const len = buf.readUInt16LE(off);
     if (len < 4) break;
-    m.set(buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len));
+    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    if (!only || only.has(type)) m.set(type, buf.subarray(off + 4, off + len));
     off += (len + 3) & ~3;
   }
   return m;
@@ -125,7 +189,12 @@ export class Rtnl {
     readonly netns: NetnsHandle,
     private readonly sock: RtNetlinkSocket,
     private readonly ownsNetns: boolean,
-  ) {}
+  ) {
+    this.port = sock.socket.address().port;
+  }
+
+  /** The socket's netlink port, read once (the package asks the kernel on every send without it). */
+  private readonly port: number;
 
   /** An rtnetlink socket inside the netns at `path` (created there, used from here). */
   static open(path: string): Rtnl {
@@ -179,41 +248,26 @@ export class Rtnl {
 
   // ---- links ----
 
-  private toLink(m: { data: Link; attrs: LinkAttrs }): LinkInfo {
-    const a = m.attrs;
-    const info = a.linkinfo ? parseAttrs(a.linkinfo) : undefined;
-    const kind = info?.get(IFLA_INFO_KIND)?.toString('utf8').replace(/\0+$/, '');
-    const l: LinkInfo = {
-      index: m.data.index ?? 0,
-      name: a.ifname ?? '',
-      mac: a.address ? Array.from(a.address, (b) => b.toString(16).padStart(2, '0')).join(':') : '',
-      mtu: a.mtu ?? 0,
-      up: !!m.data.flags?.up,
-      operstate: OPERSTATES[a.operstate ?? 0] ?? String(a.operstate),
-      group: a.group ?? 0,
-    };
-    if (a.master) l.master = a.master;
-    if (kind) l.kind = kind;
-    // The package does not know IFLA_PARENT_DEV_NAME (56) / _BUS_NAME (57): read them raw.
-    const raw = (a as { __unparsed?: [number, Buffer][] }).__unparsed ?? [];
-    const str = (t: number): string | undefined => raw.find(([n]) => n === t)?.[1].toString('utf8').replace(/\0+$/, '');
-    const parentDev = str(56);
-    const parentBus = str(57);
-    if (parentDev) l.parentDev = parentDev;
-    if (parentBus) l.parentBus = parentBus;
-    return l;
+  /**
+   * RTM_GETLINK, its replies read here: the package parses every attribute of a link (its
+   * stats among them), ~50 µs a link, on every lookup of a setup that makes ~10.
+   */
+  private async getLinkRaw(op: string, details: Record<string, unknown> | undefined, name?: string): Promise<LinkInfo[]> {
+    const req = [Buffer.alloc(16), ...(name === undefined ? [] : [attr(IFLA_IFNAME, cstr(name))])];
+    const flags = name === undefined ? FlagsGet.DUMP : 0;
+    const [msgs] = await this.call(op, details, () => this.sock.socket.request(RTM_GETLINK, req, { flags, localPort: this.port }));
+    return msgs.filter((m) => m.type === RTM_NEWLINK).map((m) => parseLinkMessage(m.data));
   }
 
   async links(): Promise<LinkInfo[]> {
-    const ms = await this.call('getLinks', undefined, () => this.sock.getLinks());
-    return ms.map((m) => this.toLink(m));
+    return this.getLinkRaw('getLinks', undefined);
   }
 
   /** The link called `name`, or undefined when there is none. */
   async link(name: string): Promise<LinkInfo | undefined> {
     try {
-      const [m] = await this.call('getLink', { name }, () => this.sock.getLink({}, { ifname: name }));
-      return m ? this.toLink(m) : undefined;
+      const [l] = await this.getLinkRaw('getLink', { name }, name);
+      return l;
     } catch (e) {
       if (e instanceof SysError && e.errno === 'ENODEV') return undefined;
       throw e;
@@ -242,11 +296,11 @@ export class Rtnl {
     const attrs: LinkAttrs = { ifname: name, linkinfo };
     if (opts.mtu) attrs.mtu = opts.mtu;
     if (opts.group) attrs.group = opts.group;
-    await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { flags: NEW }));
+    await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { flags: NEW, localPort: this.port }));
   }
 
   private async setLink(op: string, index: number, data: Partial<Link>, attrs: LinkAttrs = {}): Promise<void> {
-    await this.call(op, { index, ...attrs }, () => this.sock.setLink({ index, ...data }, attrs));
+    await this.call(op, { index, ...attrs }, () => this.sock.setLink({ index, ...data }, attrs, { localPort: this.port }));
   }
 
   async setUp(index: number, up = true): Promise<void> {
@@ -272,20 +326,30 @@ export class Rtnl {
     await this.setLink('setNetns', index, {}, { netNsFd: nsFd });
   }
   async deleteLink(index: number): Promise<void> {
-    await this.call('delLink', { index }, () => this.sock.delLink({ index }));
+    await this.offThread('delLink', { index }, delLinkMessage(index));
   }
   async setGroup(index: number, group: number): Promise<void> {
     await this.setLink('setGroup', index, {}, { group });
   }
   /** Deletes every link of a group in one kernel batch (`ip link del group N`). */
   async deleteGroup(group: number): Promise<void> {
-    await this.call('delLink(group)', { group }, () => this.sock.delLink({ index: 0 }, { group }));
+    await this.offThread('delLink(group)', { group }, delLinkMessage(0, group));
+  }
+
+  /**
+   * A request the kernel takes long to run (a link deletion waits for RCU grace periods,
+   * 30-50 ms): rtnetlink runs it inside sendmsg, so it goes from a pool thread on a socket
+   * of its own and the event loop serves other pods meanwhile (docs/performance.md).
+   */
+  private async offThread(op: string, details: Record<string, unknown>, msg: Buffer): Promise<void> {
+    const errno = await native.rtnlAsync(this.netns.fd, msg);
+    if (errno) throw sysErr(op, new Error(`Request rejected: ${errnoName(errno)}`), details);
   }
 
   // ---- addresses ----
 
   async addresses(index?: number): Promise<AddrInfo[]> {
-    const ms = await this.call('getAddresses', undefined, () => this.sock.getAddresses());
+    const ms = await this.call('getAddresses', undefined, () => this.sock.getAddresses({}, {}, { localPort: this.port }));
     return ms
       .filter((m) => index === undefined || m.data.index === index)
       .flatMap((m) => {
@@ -326,34 +390,34 @@ export class Rtnl {
     const [d, a] = this.addrMsg(index, cidr, opts.broadcast);
     const flags = (opts.flags ?? []).filter((f): f is (typeof SETTABLE_ADDR_FLAGS)[number] => (SETTABLE_ADDR_FLAGS as readonly string[]).includes(f));
     if (flags.length) a.flags = Object.fromEntries(flags.map((f) => [f, true]));
-    await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW }));
+    await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW, localPort: this.port }));
   }
   async delAddress(index: number, cidr: string): Promise<void> {
     const [d, a] = this.addrMsg(index, cidr);
-    await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a));
+    await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a, { localPort: this.port }));
   }
 
   // ---- routes ----
 
   /** The raw route messages of one family, every table (src/io/routes.ts reads them). */
   async routeMessages(family: 4 | 6): Promise<{ data: RtTypes.Route; attrs: RtTypes.RouteAttrs }[]> {
-    return this.call('getRoutes', { family }, () => this.sock.getRoutes({ family: AF[family] }));
+    return this.call('getRoutes', { family }, () => this.sock.getRoutes({ family: AF[family] }, {}, { localPort: this.port }));
   }
 
   /** RTM_NEWROUTE as given; `append` adds behind routes to the same destination (IPv4). */
   async newRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs, mode: 'exclusive' | 'append' | 'create'): Promise<void> {
     const flags = mode === 'exclusive' ? NEW : mode === 'append' ? FlagsNew.CREATE | FlagsNew.APPEND : FlagsNew.CREATE;
-    await this.call('newRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.newRoute(data, attrs, { flags }));
+    await this.call('newRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.newRoute(data, attrs, { flags, localPort: this.port }));
   }
 
   async delRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs): Promise<void> {
-    await this.call('delRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.delRoute(data, attrs));
+    await this.call('delRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.delRoute(data, attrs, { localPort: this.port }));
   }
 
   /** The main table's routes of one family (a readable summary; src/io/routes.ts has every table). */
 
   async routes(family: 4 | 6): Promise<RouteInfo[]> {
-    const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }));
+    const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }, {}, { localPort: this.port }));
     return ms
       .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN)
       .map((m) => {
@@ -402,12 +466,12 @@ export class Rtnl {
 
   async addRoute(s: RouteSpec): Promise<void> {
     const [d, a] = this.routeMsg(s);
-    await this.call('newRoute', { ...s }, () => this.sock.newRoute(d, a, { flags: NEW }));
+    await this.call('newRoute', { ...s }, () => this.sock.newRoute(d, a, { flags: NEW, localPort: this.port }));
   }
   async delRoute(s: RouteSpec): Promise<void> {
     const [d, a] = this.routeMsg(s);
     // Match on what identifies the route; scope/protocol left open like `ip route del`.
-    await this.call('delRoute', { ...s }, () => this.sock.delRoute({ ...d, scope: 255, protocol: undefined }, a));
+    await this.call('delRoute', { ...s }, () => this.sock.delRoute({ ...d, scope: 255, protocol: undefined }, a, { localPort: this.port }));
   }
 
   // ---- neighbours ----
@@ -421,7 +485,7 @@ export class Rtnl {
       this.sock.newNeighbor(
         { family: AF[f], ifindex: index, state: opts.permanent === false ? { reachable: true } : { permanent: true } },
         { dst: ipToBytes(ipAddr), lladdr: Buffer.from(m.split(':').map((h) => parseInt(h, 16))) },
-        { flags },
+        { flags, localPort: this.port },
       ),
     );
   }
@@ -429,11 +493,11 @@ export class Rtnl {
     const f = familyOf(ipAddr);
     if (!f) throw new SysError('EINVAL', 'rtnetlink neighbour', `bad neighbour address ${ipAddr}`);
     await this.call('delNeighbor', { index, ipAddr }, () =>
-      this.sock.delNeighbor({ family: AF[f], ifindex: index }, { dst: ipToBytes(ipAddr) }),
+      this.sock.delNeighbor({ family: AF[f], ifindex: index }, { dst: ipToBytes(ipAddr) }, { localPort: this.port }),
     );
   }
   async neighbours(index?: number): Promise<{ index: number; address: string; mac?: string; permanent: boolean }[]> {
-    const ms = await this.call('getNeighbors', undefined, () => this.sock.getNeighbors());
+    const ms = await this.call('getNeighbors', undefined, () => this.sock.getNeighbors({}, {}, { localPort: this.port }));
     return ms
       // Like `ip neigh`: the kernel's own NOARP entries (multicast) are not shown.
       .filter((m) => m.attrs.dst && !m.data.state?.noarp && (index === undefined || m.data.ifindex === index))

@@ -60,24 +60,29 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
     },
 
     async plumb({ record, settings: s }) {
-      const veth = await rt.mustLink(record.ifName);
-      let br = await rt.link(s.bridge);
+      // One link dump, and one more only if a link had to be made: each lookup is a round trip.
+      let links = await rt.links();
+      const found = (name: string) => links.find((l) => l.name === name);
+      let veth = rt.named(record.ifName, links);
+      let br = found(s.bridge);
+      let tap = found(s.tap);
       // A link of another kind under our name is someone else's: refuse, never adopt it.
       if (br && br.kind !== 'bridge') throw nameConflict(s.bridge, br.kind, 'bridge');
-      if (!br) {
-        await ignoreErrno(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
-        br = await rt.mustLink(s.bridge);
+      if (tap && tap.kind !== 'tun') throw nameConflict(s.tap, tap.kind, 'tun');
+      if (!br) await ignoreErrno(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
+      if (!tap) {
+        const fds = native.openTap(rt.netns.fd, s.tap, { persist: true, vnetHdr: opts.vnetHdr ?? true, queues: s.queues });
+        await Promise.all(fds.map(closeAsync));
+      }
+      if (!br || !tap) {
+        links = await rt.links();
+        br = rt.named(s.bridge, links);
+        tap = rt.named(s.tap, links);
+        veth = rt.named(record.ifName, links);
       }
       // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
       if (br.mac !== s.bridgeMac) await rt.setMac(br.index, s.bridgeMac);
       if (br.mtu !== record.mtu) await rt.setMtu(br.index, record.mtu);
-      let tap = await rt.link(s.tap);
-      if (tap && tap.kind !== 'tun') throw nameConflict(s.tap, tap.kind, 'tun');
-      if (!tap) {
-        const fds = native.openTap(rt.netns.fd, s.tap, { persist: true, vnetHdr: opts.vnetHdr ?? true, queues: s.queues });
-        await Promise.all(fds.map(closeAsync));
-        tap = await rt.mustLink(s.tap);
-      }
       disableIpv6(rt.netns.fd, s.tap);
       if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
       if (s.linkGroup) for (const l of [br, tap]) if (l.group !== s.linkGroup) await rt.setGroup(l.index, s.linkGroup);
@@ -85,8 +90,8 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       if (ipv6) prepareBridge6(rt.netns.fd, s.bridge);
       if (veth.master !== br.index) await rt.setMaster(veth.index, br.index);
       if (tap.master !== br.index) await rt.setMaster(tap.index, br.index);
-      for (const i of [br.index, tap.index, veth.index]) await rt.setUp(i);
-      const lo = await rt.link('lo');
+      for (const l of [br, tap, veth]) if (!l.up) await rt.setUp(l.index);
+      const lo = found('lo');
       if (lo && !lo.up) await rt.setUp(lo.index);
       await ignoreErrno(rt.addAddress(br.index, `${s.bridgeAddress}/32`), 'EEXIST');
       if (s.vmAddress) {
@@ -99,7 +104,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
 
     async isolate({ record, settings: s }) {
       const v6 = vmIpv6(s);
-      applyIsolation(rt.netns.fd, {
+      await applyIsolation(rt.netns.fd, {
         table: s.table, bridge: s.bridge, bridgeMac: s.bridgeMac, bridgeAddress: s.bridgeAddress, tap: s.tap, veth: record.ifName,
         ...(opts.antiSpoofing === false ? {} : { antiSpoof: antiSpoofOf(s) }),
         ...(v6.length ? { routed6: { mac: s.vmMac, addresses: v6 } } : {}),

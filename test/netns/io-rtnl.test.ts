@@ -79,6 +79,21 @@ void test('links: bridge, up/down, MTU, MAC, master/nomaster, rename, move, dele
   await assert.rejects(rt.setMtu(99999, 1500), errno('ENODEV'));
 });
 
+void test('deleteGroup (from a pool thread) deletes the group in this netns only; deleteLink of a missing link is ENODEV', async () => {
+  const [a, b, c, elsewhere] = ['ga', 'gb', 'gc', 'gd'].map((n) => topo.name(n));
+  await rt.createBridge(a!, { group: 4242 });
+  pod.ip('tuntap', 'add', b!, 'mode', 'tap');
+  pod.ip('link', 'set', b!, 'group', '4242');
+  await rt.createBridge(c!, { group: 4243 });
+  other.ip('link', 'add', elsewhere!, 'group', '4242', 'type', 'bridge');
+  await rt.deleteGroup(4242);
+  assert.deepEqual([a, b, c].map((n) => pod.links().includes(n!)), [false, false, true]);
+  assert.ok(other.links().includes(elsewhere!), 'the same group in another netns stays');
+  await rt.deleteLink((await rt.mustLink(c!)).index);
+  await assert.rejects(rt.deleteLink(999999), errno('ENODEV'));
+  other.ip('link', 'del', elsewhere!);
+});
+
 void test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () => {
   const d = topo.name('ad');
   pod.ip('link', 'add', d, 'type', 'bridge');

@@ -11,14 +11,14 @@ const EINTR = { ok: false, output: '', error: 'netlink: Error: Could not process
 const OK = { ok: true, output: '', error: '' };
 const rule = { table: 't', bridge: 'nb-eth0', bridgeMac: '02:00:00:00:00:01', bridgeAddress: '169.254.253.1', tap: 'nt-eth0', veth: 'eth0', vmMac: '02:00:00:00:00:02', vmAddresses: ['10.0.0.2'] };
 
-void test('an interrupted apply is run again; five interruptions in a row fail with the cause', () => {
+void test('an interrupted apply (off the main thread) is run again; five interruptions in a row fail with the cause', async () => {
   let calls = 0;
-  native.nftRun = () => (++calls < 3 ? EINTR : OK);
-  applyIsolation(0, rule);
+  native.nftRunAsync = async () => (++calls < 3 ? EINTR : OK);
+  await applyIsolation(0, rule);
   assert.equal(calls, 3);
   calls = 0;
-  native.nftRun = () => (++calls, EINTR);
-  assert.throws(() => applyIsolation(0, rule), (e: { code?: string; message: string }) => e.code === 'NFT_FAILED' && /Interrupted system call/.test(e.message));
+  native.nftRunAsync = async () => (++calls, EINTR);
+  await assert.rejects(applyIsolation(0, rule), (e: { code?: string; message: string }) => e.code === 'NFT_FAILED' && /Interrupted system call/.test(e.message));
   assert.equal(calls, 5);
 });
 
