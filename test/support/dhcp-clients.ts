@@ -208,6 +208,8 @@ export function startClient(kind: ClientKind, vm: Netns, dir: string, opts: Clie
   const proc = spawn(cmd, args, {
     env: kind === 'networkd' ? { ...env, SYSTEMD_LOG_LEVEL: 'debug', SYSTEMD_LOG_TARGET: 'console' } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: stopProc ends the client's helpers with it.
+    detached: true,
   });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -234,13 +236,27 @@ export function startClient(kind: ClientKind, vm: Netns, dir: string, opts: Clie
   };
 }
 
+/**
+ * Stops a client spawned `detached` (its own process group) and every process left in that
+ * group: dhcpcd's privilege-separation helpers can outlive dhcpcd and keep the test's output
+ * pipes open, which hung a test run after all its tests had passed.
+ */
 export async function stopProc(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  proc.kill(signal);
-  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(t);
+  const group = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-proc.pid!, sig);
+    } catch {
+      // The group is empty (ESRCH): nothing left.
+    }
+  };
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    group(signal);
+    const t = setTimeout(() => group('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(t);
+  }
+  group('SIGKILL');
 }
 
 export interface Observed {

@@ -105,7 +105,8 @@ exit 0
 
 // dhclient -6 with no script of ours: its default (dhclient-script) adds the address.
 function spawnLogged(cmd: string, args: string[]): { out: () => string; proc: ReturnType<typeof spawn> } {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYSTEMD_LOG_LEVEL: 'debug', SYSTEMD_LOG_TARGET: 'console' } });
+  // Its own process group, which stopProc ends whole.
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYSTEMD_LOG_LEVEL: 'debug', SYSTEMD_LOG_TARGET: 'console' }, detached: true });
   let text = '';
   proc.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
