@@ -5,6 +5,7 @@
 // order the kernel uses them), the policy rules of both families, the nft ruleset, and
 // the forwarding sysctls.
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import type { Netns } from './netns.js';
 
 export interface NetnsView {
@@ -79,10 +80,28 @@ export async function settleLinks(ns: Netns, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-export async function settledNetnsView(ns: Netns): Promise<NetnsView> {
-  await settleDad(ns);
+async function settledOnce(ns: Netns): Promise<NetnsView> {
+  // Carrier first: a bridge gets its link-local only once linkwatch gives it carrier.
   await settleLinks(ns);
+  await settleDad(ns);
   return netnsView(ns);
+}
+
+/**
+ * The view once the kernel's late work is done. An address can still appear after the checks
+ * (seen in a loaded run: a bridge's link-local listed, its local route not yet), so a view
+ * counts once the next one, 100 ms later, is the same (up to 3 s; a change still going on
+ * then shows in the comparison).
+ */
+export async function settledNetnsView(ns: Netns): Promise<NetnsView> {
+  let view = await settledOnce(ns);
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await settledOnce(ns);
+    if (isDeepStrictEqual(next, view)) return next;
+    view = next;
+  }
+  return view;
 }
 
 /** Asserts the pod netns is as it was, after DAD settles. */
