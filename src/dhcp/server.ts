@@ -12,6 +12,7 @@ import { fitOptions, maxMessageSize } from './fit.js';
 import { DEFAULT_PARAMETERS, leaseOptions, parameterOptions } from './params.js';
 import { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimit } from './ratelimit.js';
 import { ReplyCache } from './reply-cache.js';
+import { macToBytes } from '../model/ip.js';
 
 export type RequestState = 'selecting' | 'init-reboot' | 'renewing' | 'rebinding';
 
@@ -178,7 +179,7 @@ export class DhcpServer {
     const addressChanged = this.config !== undefined && this.config.address !== config.address;
     this.config = { ...config };
     this.params = parameterOptions(this.config);
-    this.clientMac = Uint8Array.from(config.clientMac.split(':'), (h) => parseInt(h, 16));
+    this.clientMac = macToBytes(config.clientMac);
     this.replyOptions.clear();
     this.sent.clear();
     if (addressChanged) this.lease = { state: 'none', ...(this.lease.lastSeen !== undefined ? { lastSeen: this.lease.lastSeen } : {}) };

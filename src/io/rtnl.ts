@@ -4,10 +4,10 @@
 import netlinkPkg from 'netlink';
 import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink';
 import { SysError } from '../model/errors.js';
-import { bytesToIp, familyOf, ipToBytes, normaliseMac, parseCidr } from '../model/ip.js';
+import { bytesToIp, bytesToMac, familyOf, ipToBytes, macToBytes, normaliseMac, parseCidr } from '../model/ip.js';
 import { NetnsHandle } from './netns.js';
 import { native } from './native.js';
-import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 
 const { createRtNetlink, FlagsNew, FlagsGet } = netlinkPkg;
 type Link = RtTypes.Link;
@@ -110,7 +110,7 @@ function parseLinkMessage(b: Buffer): LinkInfo {
   const l: LinkInfo = {
     index: b.readInt32LE(4),
     name: cstrOf(a.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
-    mac: mac ? Array.from(mac, (x) => x.toString(16).padStart(2, '0')).join(':') : '',
+    mac: mac ? bytesToMac(mac) : '',
     mtu: a.get(IFLA_MTU)?.readUInt32LE(0) ?? 0,
     up: (b.readUInt32LE(8) & IFF_UP) !== 0,
     operstate: OPERSTATES[operstate] ?? String(operstate),
@@ -130,22 +130,19 @@ function parseLinkMessage(b: Buffer): LinkInfo {
 
 const RTM_DELLINK = 17;
 const NLM_F_REQUEST_ACK = 0x1 | 0x4;
-let offThreadSeq = 0;
 
-/** RTM_DELLINK for ifindex `index`, or for every link of `group` (index 0). */
+/** RTM_DELLINK for ifindex `index`, or for every link of `group` (index 0); sent alone on a socket of its own, so seq 1. */
 function delLinkMessage(index: number, group?: number): Buffer {
   const groupAttr = group === undefined ? Buffer.alloc(0) : attr(IFLA_GROUP, u32(group));
   const m = Buffer.alloc(32 + groupAttr.length);
   m.writeUInt32LE(m.length, 0);
   m.writeUInt16LE(RTM_DELLINK, 4);
   m.writeUInt16LE(NLM_F_REQUEST_ACK, 6);
-  m.writeUInt32LE((offThreadSeq = (offThreadSeq + 1) >>> 0), 8);
+  m.writeUInt32LE(1, 8);
   m.writeInt32LE(index, 20);
   groupAttr.copy(m, 32);
   return m;
 }
-
-const errnoName = (n: number): string => Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
 
 // Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
 function attr(type: number, data: Buffer): Buffer {
@@ -176,12 +173,14 @@ const IFLA_INFO_DATA = 2;
 const IFLA_BR_FORWARD_DELAY = 1;
 const IFLA_BR_AGEING_TIME = 4;
 
+const rtnlError = (op: string, errno: string, details?: Record<string, unknown>): SysError =>
+  new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
+
 /** Turns the package's "Request rejected: EEXIST" into SysError('EEXIST', op). */
 function sysErr(op: string, e: unknown, details?: Record<string, unknown>): SysError {
   const msg = e instanceof Error ? e.message : String(e);
   const m = /Request rejected: (\w+)/.exec(msg);
-  const errno = m?.[1] ?? ((e as { code?: string })?.code || 'EIO');
-  return new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
+  return rtnlError(op, m?.[1] ?? ((e as { code?: string })?.code || 'EIO'), details);
 }
 
 export class Rtnl {
@@ -190,11 +189,11 @@ export class Rtnl {
     private readonly sock: RtNetlinkSocket,
     private readonly ownsNetns: boolean,
   ) {
-    this.port = sock.socket.address().port;
+    this.sendOpts = { localPort: sock.socket.address().port };
   }
 
-  /** The socket's netlink port, read once (the package asks the kernel on every send without it). */
-  private readonly port: number;
+  /** Every request names the socket's port, read once: without it the package asks the kernel on every send. */
+  private readonly sendOpts: { localPort: number };
 
   /** An rtnetlink socket inside the netns at `path` (created there, used from here). */
   static open(path: string): Rtnl {
@@ -255,7 +254,7 @@ export class Rtnl {
   private async getLinkRaw(op: string, details: Record<string, unknown> | undefined, name?: string): Promise<LinkInfo[]> {
     const req = [Buffer.alloc(16), ...(name === undefined ? [] : [attr(IFLA_IFNAME, cstr(name))])];
     const flags = name === undefined ? FlagsGet.DUMP : 0;
-    const [msgs] = await this.call(op, details, () => this.sock.socket.request(RTM_GETLINK, req, { flags, localPort: this.port }));
+    const [msgs] = await this.call(op, details, () => this.sock.socket.request(RTM_GETLINK, req, { ...this.sendOpts, flags }));
     return msgs.filter((m) => m.type === RTM_NEWLINK).map((m) => parseLinkMessage(m.data));
   }
 
@@ -296,11 +295,11 @@ export class Rtnl {
     const attrs: LinkAttrs = { ifname: name, linkinfo };
     if (opts.mtu) attrs.mtu = opts.mtu;
     if (opts.group) attrs.group = opts.group;
-    await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { flags: NEW, localPort: this.port }));
+    await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { ...this.sendOpts, flags: NEW }));
   }
 
   private async setLink(op: string, index: number, data: Partial<Link>, attrs: LinkAttrs = {}): Promise<void> {
-    await this.call(op, { index, ...attrs }, () => this.sock.setLink({ index, ...data }, attrs, { localPort: this.port }));
+    await this.call(op, { index, ...attrs }, () => this.sock.setLink({ index, ...data }, attrs, this.sendOpts));
   }
 
   async setUp(index: number, up = true): Promise<void> {
@@ -312,7 +311,7 @@ export class Rtnl {
   async setMac(index: number, mac: string): Promise<void> {
     const m = normaliseMac(mac);
     if (!m) throw new SysError('EINVAL', 'rtnetlink setMac', `not a MAC address: ${mac}`);
-    await this.setLink('setMac', index, {}, { address: Buffer.from(m.split(':').map((h) => parseInt(h, 16))) });
+    await this.setLink('setMac', index, {}, { address: macToBytes(m) });
   }
   async setName(index: number, name: string): Promise<void> {
     await this.setLink('setName', index, {}, { ifname: name });
@@ -343,13 +342,13 @@ export class Rtnl {
    */
   private async offThread(op: string, details: Record<string, unknown>, msg: Buffer): Promise<void> {
     const errno = await native.rtnlAsync(this.netns.fd, msg);
-    if (errno) throw sysErr(op, new Error(`Request rejected: ${errnoName(errno)}`), details);
+    if (errno) throw rtnlError(op, getSystemErrorName(-errno), details);
   }
 
   // ---- addresses ----
 
   async addresses(index?: number): Promise<AddrInfo[]> {
-    const ms = await this.call('getAddresses', undefined, () => this.sock.getAddresses({}, {}, { localPort: this.port }));
+    const ms = await this.call('getAddresses', undefined, () => this.sock.getAddresses({}, {}, this.sendOpts));
     return ms
       .filter((m) => index === undefined || m.data.index === index)
       .flatMap((m) => {
@@ -390,34 +389,34 @@ export class Rtnl {
     const [d, a] = this.addrMsg(index, cidr, opts.broadcast);
     const flags = (opts.flags ?? []).filter((f): f is (typeof SETTABLE_ADDR_FLAGS)[number] => (SETTABLE_ADDR_FLAGS as readonly string[]).includes(f));
     if (flags.length) a.flags = Object.fromEntries(flags.map((f) => [f, true]));
-    await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { flags: NEW, localPort: this.port }));
+    await this.call('newAddress', { index, cidr }, () => this.sock.newAddress(d, a, { ...this.sendOpts, flags: NEW }));
   }
   async delAddress(index: number, cidr: string): Promise<void> {
     const [d, a] = this.addrMsg(index, cidr);
-    await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a, { localPort: this.port }));
+    await this.call('delAddress', { index, cidr }, () => this.sock.delAddress(d, a, this.sendOpts));
   }
 
   // ---- routes ----
 
   /** The raw route messages of one family, every table (src/io/routes.ts reads them). */
   async routeMessages(family: 4 | 6): Promise<{ data: RtTypes.Route; attrs: RtTypes.RouteAttrs }[]> {
-    return this.call('getRoutes', { family }, () => this.sock.getRoutes({ family: AF[family] }, {}, { localPort: this.port }));
+    return this.call('getRoutes', { family }, () => this.sock.getRoutes({ family: AF[family] }, {}, this.sendOpts));
   }
 
   /** RTM_NEWROUTE as given; `append` adds behind routes to the same destination (IPv4). */
   async newRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs, mode: 'exclusive' | 'append' | 'create'): Promise<void> {
     const flags = mode === 'exclusive' ? NEW : mode === 'append' ? FlagsNew.CREATE | FlagsNew.APPEND : FlagsNew.CREATE;
-    await this.call('newRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.newRoute(data, attrs, { flags, localPort: this.port }));
+    await this.call('newRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.newRoute(data, attrs, { ...this.sendOpts, flags }));
   }
 
   async delRouteMessage(data: RtTypes.Route, attrs: RtTypes.RouteAttrs): Promise<void> {
-    await this.call('delRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.delRoute(data, attrs, { localPort: this.port }));
+    await this.call('delRoute', { dst: attrs.dst?.length ? bytesToIp(attrs.dst) : 'default', table: attrs.table }, () => this.sock.delRoute(data, attrs, this.sendOpts));
   }
 
   /** The main table's routes of one family (a readable summary; src/io/routes.ts has every table). */
 
   async routes(family: 4 | 6): Promise<RouteInfo[]> {
-    const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }, {}, { localPort: this.port }));
+    const ms = await this.call('getRoutes', undefined, () => this.sock.getRoutes({ family: AF[family] }, {}, this.sendOpts));
     return ms
       .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN)
       .map((m) => {
@@ -466,12 +465,12 @@ export class Rtnl {
 
   async addRoute(s: RouteSpec): Promise<void> {
     const [d, a] = this.routeMsg(s);
-    await this.call('newRoute', { ...s }, () => this.sock.newRoute(d, a, { flags: NEW, localPort: this.port }));
+    await this.call('newRoute', { ...s }, () => this.sock.newRoute(d, a, { ...this.sendOpts, flags: NEW }));
   }
   async delRoute(s: RouteSpec): Promise<void> {
     const [d, a] = this.routeMsg(s);
     // Match on what identifies the route; scope/protocol left open like `ip route del`.
-    await this.call('delRoute', { ...s }, () => this.sock.delRoute({ ...d, scope: 255, protocol: undefined }, a, { localPort: this.port }));
+    await this.call('delRoute', { ...s }, () => this.sock.delRoute({ ...d, scope: 255, protocol: undefined }, a, this.sendOpts));
   }
 
   // ---- neighbours ----
@@ -484,8 +483,8 @@ export class Rtnl {
     await this.call('newNeighbor', { index, ipAddr, mac }, () =>
       this.sock.newNeighbor(
         { family: AF[f], ifindex: index, state: opts.permanent === false ? { reachable: true } : { permanent: true } },
-        { dst: ipToBytes(ipAddr), lladdr: Buffer.from(m.split(':').map((h) => parseInt(h, 16))) },
-        { flags, localPort: this.port },
+        { dst: ipToBytes(ipAddr), lladdr: macToBytes(m) },
+        { ...this.sendOpts, flags },
       ),
     );
   }
@@ -493,11 +492,11 @@ export class Rtnl {
     const f = familyOf(ipAddr);
     if (!f) throw new SysError('EINVAL', 'rtnetlink neighbour', `bad neighbour address ${ipAddr}`);
     await this.call('delNeighbor', { index, ipAddr }, () =>
-      this.sock.delNeighbor({ family: AF[f], ifindex: index }, { dst: ipToBytes(ipAddr) }, { localPort: this.port }),
+      this.sock.delNeighbor({ family: AF[f], ifindex: index }, { dst: ipToBytes(ipAddr) }, this.sendOpts),
     );
   }
   async neighbours(index?: number): Promise<{ index: number; address: string; mac?: string; permanent: boolean }[]> {
-    const ms = await this.call('getNeighbors', undefined, () => this.sock.getNeighbors({}, {}, { localPort: this.port }));
+    const ms = await this.call('getNeighbors', undefined, () => this.sock.getNeighbors({}, {}, this.sendOpts));
     return ms
       // Like `ip neigh`: the kernel's own NOARP entries (multicast) are not shown.
       .filter((m) => m.attrs.dst && !m.data.state?.noarp && (index === undefined || m.data.ifindex === index))
@@ -507,7 +506,7 @@ export class Rtnl {
           address: bytesToIp(m.attrs.dst!),
           permanent: !!m.data.state?.permanent,
         };
-        if (m.attrs.lladdr) n.mac = Array.from(m.attrs.lladdr, (b) => b.toString(16).padStart(2, '0')).join(':');
+        if (m.attrs.lladdr) n.mac = bytesToMac(m.attrs.lladdr);
         return n;
       });
   }

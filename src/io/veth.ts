@@ -8,7 +8,7 @@ import type { VethIo, VethRecord, VethSettings } from '../machines/veth-contract
 import type { RouteOrder } from '../model/kernel-route.js';
 import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
-import { familyOf } from '../model/ip.js';
+import { bytesToMac, familyOf } from '../model/ip.js';
 import { applyIsolation, removeIsolation } from './nft.js';
 import { prepareBridge6, readForwarding, restoreForwarding, routeIpv6ViaBridge, vmIpv6 } from './ipv6-route.js';
 import type { AntiSpoof } from './nft-rules.js';
@@ -18,7 +18,7 @@ import type { Rtnl } from './rtnl.js';
 export function randomLocalMac(): string {
   const b = randomBytes(6);
   b[0] = (b[0]! & 0xfe) | 0x02;
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  return bytesToMac(b);
 }
 
 /** Closing a TAP's last fd takes ~16 ms in the kernel: do it off the event loop. */

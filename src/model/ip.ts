@@ -82,6 +82,12 @@ export function normaliseMac(mac: string): string | undefined {
   return /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m) ? m : undefined;
 }
 
+/** A colon-separated MAC's six octets. */
+export const macToBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
+
+/** Octets as a lowercase colon-separated MAC. */
+export const bytesToMac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+
 /** Formats 4 or 16 address bytes the way iproute2 prints them (RFC 5952 for IPv6). */
 export function bytesToIp(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
