@@ -1,6 +1,6 @@
 // netlet's native addon: the few syscalls Node lacks (setns, TUNSETIFF, SO_BINDTODEVICE,
 // SCM_RIGHTS, raw ICMPv6, per-netns sysctls). Context-aware (N-API), holds no event-loop state, so it loads in worker
-// threads. Calls are synchronous but for nftRunAsync and rtnlAsync (libuv pool threads, for
+// threads. Calls are synchronous but for nftRunAsync and rtnlRequest (libuv pool threads, for
 // the kernel's slow paths); errors are thrown as JS errors with `code` (errno name) and
 // `syscall`, never a crash.
 #include <napi.h>
@@ -360,10 +360,11 @@ Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// rtnlAsync(nsFd, request): one rtnetlink request (a whole nlmsghdr asking for an ack) sent
-// from a libuv pool thread on a socket of its own, made in the netns. rtnetlink runs a request
-// inside sendmsg: deleting a bridge takes 30-50 ms there (RCU grace periods), which on the
-// main thread stalled every other pod. Resolves with 0 or the ack's errno (positive).
+// rtnlRequest(nsFd, request): one rtnetlink request (a whole nlmsghdr asking for an ack)
+// sent from a libuv pool thread on a socket of its own, made in the netns. rtnetlink runs a
+// request inside sendmsg and waits for the rtnl lock there: another pod's link deletion holds
+// it for 30-50 ms (RCU grace periods), which on the main thread stalled every pod. Resolves
+// with the replies' bytes (this seq's messages up to and including NLMSG_DONE or the ack).
 class RtnlWorker : public Napi::AsyncWorker {
  public:
   RtnlWorker(Napi::Env env, int nsFd, std::vector<uint8_t> req)
@@ -384,42 +385,42 @@ class RtnlWorker : public Napi::AsyncWorker {
     while (n < 0 && errno == EINTR);
     if (n < 0) { err_ = errno; where_ = "sendto(netlink)"; close(fd); return; }
     uint32_t seq = reinterpret_cast<const nlmsghdr*>(req_.data())->nlmsg_seq;
-    alignas(nlmsghdr) char buf[8192];
-    for (;;) {
-      do n = recv(fd, buf, sizeof buf, 0);
+    // A dump fills up to the largest buffer the reader has offered, capped at 32 KiB.
+    std::vector<char> buf(32768);
+    for (bool done = false; !done;) {
+      do n = recv(fd, buf.data(), buf.size(), 0);
       while (n < 0 && errno == EINTR);
       if (n < 0) { err_ = errno; where_ = "recv(netlink)"; break; }
-      bool done = false;
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
-        if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
-        ackErrno_ = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-        done = true;
-        break;
+      ssize_t left = n;
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left)); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_seq != seq) continue;
+        const char* p = reinterpret_cast<const char*>(h);
+        reply_.insert(reply_.end(), p, p + NLMSG_ALIGN(h->nlmsg_len));
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = true; break; }
       }
-      if (done) break;
     }
     close(fd);
   }
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) deferred_.Reject(ErrnoError(env, err_, where_).Value());
-    else deferred_.Resolve(Napi::Number::New(env, ackErrno_));
+    else deferred_.Resolve(Napi::Buffer<char>::Copy(env, reply_.data(), reply_.size()));
   }
 
  private:
   Napi::Promise::Deferred deferred_;
   int nsFd_;
   std::vector<uint8_t> req_;
+  std::vector<char> reply_;
   int err_ = 0;
-  int ackErrno_ = 0;
   const char* where_ = "";
 };
 
-Napi::Value RtnlAsync(const Napi::CallbackInfo& info) {
+Napi::Value RtnlRequest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) return ThrowType(env, "rtnlAsync(nsFd, request) expected");
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) return ThrowType(env, "rtnlRequest(nsFd, request) expected");
   auto b = info[1].As<Napi::Buffer<uint8_t>>();
-  if (b.Length() < sizeof(nlmsghdr)) return ThrowType(env, "rtnlAsync: request shorter than a netlink header");
+  if (b.Length() < sizeof(nlmsghdr)) return ThrowType(env, "rtnlRequest: request shorter than a netlink header");
   auto* w = new RtnlWorker(env, info[0].As<Napi::Number>().Int32Value(), std::vector<uint8_t>(b.Data(), b.Data() + b.Length()));
   Napi::Promise p = w->Promise();
   w->Queue();
@@ -691,7 +692,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("moveHigh", Napi::Function::New(env, MoveHigh));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
-  exports.Set("rtnlAsync", Napi::Function::New(env, RtnlAsync));
+  exports.Set("rtnlRequest", Napi::Function::New(env, RtnlRequest));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("currentNetns", Napi::Function::New(env, CurrentNetns));
   exports.Set("socketIn", Napi::Function::New(env, SocketIn));

@@ -15,7 +15,7 @@ interface NativeAddon {
   nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
   moveHigh(fd: number): number;
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
-  rtnlAsync(nsFd: number, request: Buffer): Promise<number>;
+  rtnlRequest(nsFd: number, request: Buffer): Promise<Buffer>;
   open6(nsFd: number, device: string, kind: Socket6Kind): { fd: number; ifindex: number };
   send6(fd: number, data: Uint8Array, address: string, port: number, ifindex: number): number;
   Watch6: new (fd: number, onMessage: OnDatagram6) => { close(): void };
@@ -94,6 +94,6 @@ export const native = {
   /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
   sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
   nftRunAsync: (nsFd: number, text: string) => wrap(() => addon.nftRunAsync(nsFd, text))().catch((e: unknown) => { throw asSysError(e); }),
-  /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: the ack's errno (0 ok). */
-  rtnlAsync: (nsFd: number, request: Buffer) => wrap(() => addon.rtnlAsync(nsFd, request))().catch((e: unknown) => { throw asSysError(e); }),
+  /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
+  rtnlRequest: (nsFd: number, request: Buffer) => wrap(() => addon.rtnlRequest(nsFd, request))().catch((e: unknown) => { throw asSysError(e); }),
 };

@@ -6,8 +6,7 @@ import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink'
 import { SysError } from '../model/errors.js';
 import { bytesToIp, bytesToMac, familyOf, ipToBytes, macToBytes, normaliseMac, parseCidr } from '../model/ip.js';
 import { NetnsHandle } from './netns.js';
-import { native } from './native.js';
-import { getSystemErrorName } from 'node:util';
+import { pooledRtNetlink } from './rtnl-pool.js';
 
 const { createRtNetlink, FlagsNew, FlagsGet } = netlinkPkg;
 type Link = RtTypes.Link;
@@ -128,22 +127,6 @@ function parseLinkMessage(b: Buffer): LinkInfo {
   return l;
 }
 
-const RTM_DELLINK = 17;
-const NLM_F_REQUEST_ACK = 0x1 | 0x4;
-
-/** RTM_DELLINK for ifindex `index`, or for every link of `group` (index 0); sent alone on a socket of its own, so seq 1. */
-function delLinkMessage(index: number, group?: number): Buffer {
-  const groupAttr = group === undefined ? Buffer.alloc(0) : attr(IFLA_GROUP, u32(group));
-  const m = Buffer.alloc(32 + groupAttr.length);
-  m.writeUInt32LE(m.length, 0);
-  m.writeUInt16LE(RTM_DELLINK, 4);
-  m.writeUInt16LE(NLM_F_REQUEST_ACK, 6);
-  m.writeUInt32LE(1, 8);
-  m.writeInt32LE(index, 20);
-  groupAttr.copy(m, 32);
-  return m;
-}
-
 // Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
 function attr(type: number, data: Buffer): Buffer {
   const len = 4 + data.length;
@@ -173,14 +156,11 @@ const IFLA_INFO_DATA = 2;
 const IFLA_BR_FORWARD_DELAY = 1;
 const IFLA_BR_AGEING_TIME = 4;
 
-const rtnlError = (op: string, errno: string, details?: Record<string, unknown>): SysError =>
-  new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
-
-/** Turns the package's "Request rejected: EEXIST" into SysError('EEXIST', op). */
+/** Turns the package's "Request rejected: EEXIST" (or a pool thread's errno) into SysError('EEXIST', op). */
 function sysErr(op: string, e: unknown, details?: Record<string, unknown>): SysError {
   const msg = e instanceof Error ? e.message : String(e);
-  const m = /Request rejected: (\w+)/.exec(msg);
-  return rtnlError(op, m?.[1] ?? ((e as { code?: string })?.code || 'EIO'), details);
+  const errno = /Request rejected: (\w+)/.exec(msg)?.[1] ?? ((e as { code?: string })?.code || 'EIO');
+  return new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
 }
 
 export class Rtnl {
@@ -188,8 +168,21 @@ export class Rtnl {
     readonly netns: NetnsHandle,
     private readonly sock: RtNetlinkSocket,
     private readonly ownsNetns: boolean,
+    /** Shared with the off-loop view: one exclusive section per netns, whichever sends. */
+    private readonly lock: { held: Promise<unknown> } = { held: Promise.resolve() },
   ) {
     this.sendOpts = { localPort: sock.socket.address().port };
+  }
+
+  private pooled?: Rtnl;
+  /**
+   * This netns with every request sent from a libuv pool thread (rtnl-pool.ts): for teardown,
+   * where other pods' link deletions hold the rtnl lock and a request from the event loop
+   * would wait for it there. Setup stays on the event loop: a pool hop costs more than it waits.
+   */
+  get offLoop(): Rtnl {
+    this.pooled ??= new Rtnl(this.netns, pooledRtNetlink(this.netns.fd), false, this.lock);
+    return this.pooled;
   }
 
   /** Every request names the socket's port, read once: without it the package asks the kernel on every send. */
@@ -220,15 +213,14 @@ export class Rtnl {
 
   /** One request at a time per socket: the kernel runs one dump per netlink socket (EBUSY). */
   private queue: Promise<unknown> = Promise.resolve();
-  private held: Promise<unknown> = Promise.resolve();
 
   /**
    * Runs `fn` with no other exclusive section of this netns in between: a restore that
    * reads and reorders routes other interfaces also use must not interleave with another.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.held.then(fn, fn);
-    this.held = next.catch(() => undefined);
+    const next = this.lock.held.then(fn, fn);
+    this.lock.held = next.catch(() => undefined);
     return next;
   }
 
@@ -325,24 +317,19 @@ export class Rtnl {
     await this.setLink('setNetns', index, {}, { netNsFd: nsFd });
   }
   async deleteLink(index: number): Promise<void> {
-    await this.offThread('delLink', { index }, delLinkMessage(index));
+    await this.offLoop.delLink('delLink', { index }, index);
   }
   async setGroup(index: number, group: number): Promise<void> {
     await this.setLink('setGroup', index, {}, { group });
   }
   /** Deletes every link of a group in one kernel batch (`ip link del group N`). */
   async deleteGroup(group: number): Promise<void> {
-    await this.offThread('delLink(group)', { group }, delLinkMessage(0, group));
+    await this.offLoop.delLink('delLink(group)', { group }, 0, group);
   }
 
-  /**
-   * A request the kernel takes long to run (a link deletion waits for RCU grace periods,
-   * 30-50 ms): rtnetlink runs it inside sendmsg, so it goes from a pool thread on a socket
-   * of its own and the event loop serves other pods meanwhile (docs/performance.md).
-   */
-  private async offThread(op: string, details: Record<string, unknown>, msg: Buffer): Promise<void> {
-    const errno = await native.rtnlAsync(this.netns.fd, msg);
-    if (errno) throw rtnlError(op, getSystemErrorName(-errno), details);
+  /** A link deletion waits for RCU grace periods (30-50 ms): always sent off the event loop. */
+  private async delLink(op: string, details: Record<string, unknown>, index: number, group?: number): Promise<void> {
+    await this.call(op, details, () => this.sock.delLink({ index }, group === undefined ? {} : { group }, this.sendOpts));
   }
 
   // ---- addresses ----

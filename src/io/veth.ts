@@ -117,37 +117,40 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
 
     async unplumb({ settings: s }) {
       // Only what netlet makes under these names: a foreign link of another kind stays.
-      const links = await rt.links();
+      // Teardown's requests go from pool threads: other pods' deletions hold the rtnl lock.
+      const r = rt.offLoop;
+      const links = await r.links();
       const ours = links.filter((l) => (l.name === s.tap && l.kind === 'tun') || (l.name === s.bridge && l.kind === 'bridge'));
       const group = s.linkGroup ? links.filter((l) => l.group === s.linkGroup) : [];
       // Both in one call when the group holds exactly ours: one RCU grace period, not two.
       if (ours.length > 0 && group.length === ours.length && ours.every((l) => l.group === s.linkGroup)) {
-        await ignoreErrno(rt.deleteGroup(s.linkGroup!), 'ENODEV');
+        await ignoreErrno(r.deleteGroup(s.linkGroup!), 'ENODEV');
         return;
       }
-      for (const l of ours) await ignoreErrno(rt.deleteLink(l.index), 'ENODEV');
+      for (const l of ours) await ignoreErrno(r.deleteLink(l.index), 'ENODEV');
     },
 
     async restore({ record }) {
-      // One dump for the veth and lo: under load every request waits for the rtnl lock.
-      const links = await rt.links();
+      // One dump for the veth and lo, every request from a pool thread: under load each waits for the rtnl lock.
+      const r = rt.offLoop;
+      const links = await r.links();
       // Before the addresses return: with forwarding on they would join subnet-router anycast.
-      restoreForwarding(rt, record, links);
+      restoreForwarding(r, record, links);
       const l = links.find((x) => x.name === record.ifName);
       // The veth went with its pod: nothing is left to restore.
       if (!l) return;
-      if (l.master) await ignoreErrno(rt.setMaster(l.index, 0), 'ENODEV');
-      if (l.mac !== record.mac) await rt.setMac(l.index, record.mac);
-      if (l.mtu !== record.mtu) await rt.setMtu(l.index, record.mtu);
-      if (l.up !== record.up) await rt.setUp(l.index, record.up);
+      if (l.master) await ignoreErrno(r.setMaster(l.index, 0), 'ENODEV');
+      if (l.mac !== record.mac) await r.setMac(l.index, record.mac);
+      if (l.mtu !== record.mtu) await r.setMtu(l.index, record.mtu);
+      if (l.up !== record.up) await r.setUp(l.index, record.up);
       const lo = links.find((x) => x.name === 'lo');
       if (lo && lo.up && !record.loUp) {
         // Setup brought lo up; the kernel then added 127.0.0.1 and ::1: take all back.
-        await rt.setUp(lo.index, false);
-        await ignoreErrno(rt.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
-        await ignoreErrno(rt.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
+        await r.setUp(lo.index, false);
+        await ignoreErrno(r.delAddress(lo.index, '127.0.0.1/8'), 'EADDRNOTAVAIL');
+        await ignoreErrno(r.delAddress(lo.index, '::1/128'), 'EADDRNOTAVAIL');
       }
-      await restoreIface(rt, record.ifName, record, links);
+      await restoreIface(r, record.ifName, record, links);
     },
   };
 }

@@ -94,6 +94,33 @@ void test('deleteGroup (from a pool thread) deletes the group in this netns only
   other.ip('link', 'del', elsewhere!);
 });
 
+void test('offLoop: from pool threads the same replies as the event loop (a dump of many parts too), the same writes and errors', async () => {
+  const off = rt.offLoop;
+  assert.equal(rt.offLoop, off, 'one view per Rtnl');
+  // ~80 links: a link dump of ~100 KiB, more than one 32 KiB read.
+  const names = Array.from({ length: 80 }, (_, i) => topo.name(`ol${i}`));
+  pod.exec('ip', ['-batch', '-'], names.map((n) => `link add ${n} type bridge`).join('\n'));
+  const d = names[0]!;
+  const l = await off.mustLink(d);
+  await off.setUp(l.index);
+  await off.setMac(l.index, '02:00:5e:10:20:30');
+  await off.addAddress(l.index, '10.77.0.2/24');
+  await off.addAddress(l.index, 'fd00:77::2/64', { flags: ['nodad'] });
+  await off.addRoute({ dst: '10.78.0.0/16', gateway: '10.77.0.1', oif: l.index });
+  const shown = pod.json('link', 'show', d)[0];
+  assert.equal(shown.address, '02:00:5e:10:20:30');
+  assert.ok(shown.flags.includes('UP'));
+  assert.deepEqual(await off.links(), await rt.links());
+  assert.ok((await off.links()).length >= 81);
+  assert.deepEqual(await off.addresses(), await rt.addresses());
+  for (const family of [4, 6] as const) assert.deepEqual(await off.routes(family), await rt.routes(family));
+  assert.ok((await off.routes(4)).some((r) => r.dst === '10.78.0.0/16' && r.gateway === '10.77.0.1'));
+  await assert.rejects(off.addAddress(l.index, '10.77.0.2/24'), errno('EEXIST'));
+  await assert.rejects(off.setMtu(999999, 1500), errno('ENODEV'));
+  assert.equal(await off.link(topo.name('none')), undefined);
+  pod.exec('ip', ['-batch', '-'], names.map((n) => `link del ${n}`).join('\n'));
+});
+
 void test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async () => {
   const d = topo.name('ad');
   pod.ip('link', 'add', d, 'type', 'bridge');
