@@ -2,6 +2,7 @@
 // for writing into a TAP fd: used by the scale benchmark and tests to act as a VM
 // without booting one.
 import { serialize, type DhcpMessage } from '../dhcp/index.js';
+import { macToBytes } from '../model/ip.js';
 
 const checksum = (b: Buffer): number => {
   let s = 0;
@@ -27,7 +28,7 @@ export function dhcpFrame(mac: string, msg: DhcpMessage, opts: { vnetHdr?: boole
   ip.writeUInt16BE(checksum(ip), 10);
   const eth = Buffer.alloc(14);
   Buffer.from([255, 255, 255, 255, 255, 255]).copy(eth, 0);
-  Buffer.from(mac.split(':').map((h) => parseInt(h, 16))).copy(eth, 6);
+  macToBytes(mac).copy(eth, 6);
   eth.writeUInt16BE(0x0800, 12);
   // IFF_VNET_HDR TAPs expect a virtio_net_hdr (10 bytes, all zero: no offloads) first.
   return Buffer.concat([...(opts.vnetHdr ? [Buffer.alloc(10)] : []), eth, ip, udp, payload]);

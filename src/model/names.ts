@@ -2,6 +2,7 @@
 // At most 15 characters (IFNAMSIZ - 1); unique per interface because the CNI
 // interface name is unique in its netns. Documented in docs/architecture.md.
 import { createHash } from 'node:crypto';
+import { bytesToMac } from './ip.js';
 
 const MAX = 15;
 const short = (ifName: string, room: number): string =>
@@ -35,6 +36,7 @@ export const bridgeAddressFor = (index: number, base = '169.254.253'): string =>
 /** A stable locally administered MAC for the bridge, from the pod and interface. */
 export function bridgeMacFor(podId: string, ifName: string): string {
   const h = createHash('sha256').update(`${podId}/${ifName}`).digest();
-  const b = [((h[0] ?? 0) & 0xfe) | 0x02, h[1] ?? 0, h[2] ?? 0, h[3] ?? 0, h[4] ?? 0, h[5] ?? 0];
-  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+  const b = h.subarray(0, 6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return bytesToMac(b);
 }

@@ -2,7 +2,7 @@
 // section 5): framing, and the encoders/decoders of the options an RA carries. Lengths
 // are in units of 8 octets and include the 2-octet type/length header.
 import { isIPv6 } from 'node:net';
-import { bytesToIp, ipv6Bytes, normaliseMac } from '../model/ip.js';
+import { bytesToIp, bytesToMac, ipv6Bytes, macToBytes, normaliseMac } from '../model/ip.js';
 import { ipv6Network } from '../model/ipv6.js';
 import { decodeDomainNames, DomainNameError, encodeDomainNames } from '../dhcp6/domain-names.js';
 import { NdEncodeError } from './errors.js';
@@ -110,12 +110,12 @@ function checkPrefixLength(n: number): void {
 export function encodeLinkLayer(type: number, mac: string): Uint8Array {
   const m = normaliseMac(mac);
   if (!m) throw new NdEncodeError(`"${mac}" is not a MAC address`, { mac });
-  return frame(type, Uint8Array.from(m.split(':').map((h) => parseInt(h, 16))));
+  return frame(type, macToBytes(m));
 }
 
 /** A link-layer address option as "aa:bb:.." when it holds 6 octets (Ethernet); else undefined. */
 export const decodeMac = (body: Uint8Array): string | undefined =>
-  body.length === 6 ? Array.from(body, (b) => b.toString(16).padStart(2, '0')).join(':') : undefined;
+  body.length === 6 ? bytesToMac(body) : undefined;
 
 export function encodeMtu(mtu: number): Uint8Array {
   const body = new Uint8Array(6);

@@ -5,6 +5,7 @@ import { endianness } from 'node:os';
 import { createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import type { VfConfig } from '../../machines/sriov-contract.js';
 import { NetletError, SysError } from '../../model/errors.js';
+import { bytesToMac, macToBytes } from '../../model/ip.js';
 import type { PfControlPort } from './ports.js';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -29,15 +30,11 @@ function u32(n: number): Buffer {
 function macBytes(mac: string): number[] {
   const m = mac.toLowerCase();
   if (!MAC_RE.test(m)) throw new NetletError('BAD_MAC', `not a MAC address: "${mac}"`, { mac });
-  const bytes = m.split(':').map((h) => parseInt(h, 16));
+  const bytes = [...macToBytes(m)];
   return [...bytes, ...new Array<number>(32 - bytes.length).fill(0)];
 }
 
-const macString = (bytes: number[]): string =>
-  bytes
-    .slice(0, 6)
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join(':');
+const macString = (bytes: number[]): string => bytesToMac(Uint8Array.from(bytes.slice(0, 6)));
 
 /** spoofchk/trust are u32 settings; the kernel reports (u32)-1 when the driver does not say. */
 const setting = (v: number | undefined): boolean | undefined => (v === undefined || v === 0xffffffff ? undefined : v !== 0);
