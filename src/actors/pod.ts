@@ -597,13 +597,7 @@ export class Pod {
 /** A state value's top-level state (hot-plug states are nested). */
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
-/** A state value as a name, "plumbing.running"; parallel regions in braces: "wiring.{links.plumbing.running,table.done}". */
-const stateName = (v: unknown): string => {
-  if (v == null) return 'pending';
-  if (typeof v === 'string') return v;
-  const parts = Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`);
-  return parts.length > 1 ? `{${parts.join(',')}}` : (parts[0] ?? '');
-};
+const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');
 
 /** Records keep child inputs without resume data (that lives in `interfaces`). */
 function stripResume(r: ResolvedPod): ResolvedPod {

@@ -1,8 +1,8 @@
 // VethInterface: turns one CNI veth into bridge + TAP + DHCP for a VM, and back.
 // Decisions only; every effect is an actor supplied by provideVeth (src/actors).
 //
-// setup:    capturing → wiring (stripping → plumbing ∥ isolating) → serving → ready
-// teardown: stoppingDhcp → unwiring (unisolating ∥ unplumbing) → restoring → restored
+// setup:    capturing → stripping → plumbing → isolating → serving → ready
+// teardown: stoppingDhcp → unisolating → unplumbing → restoring → restored
 // A failed setup step runs the same (idempotent) undo chain (rollingBack) → failed.
 // EBUSY/EAGAIN are retried with a bounded backoff. After ready, DHCP_LOST and
 // LINK_LOST lead to recovering; VETH_LOST to failed.
@@ -19,9 +19,7 @@ export interface VethContext {
   resume: VethResume | undefined;
   /** Completed steps in order; undo steps are prefixed "teardown:" or "rollback:". */
   done: string[];
-  /** Tries of the current step; the table's own while wiring runs both regions at once. */
   attempts: number;
-  tableAttempts: number;
   teardownRequested: boolean;
   error: VethStepError | undefined;
   undoError: VethStepError | undefined;
@@ -60,12 +58,10 @@ export const vethSetup = setup({
   delays: {
     // 50, 100, 200 ms: EBUSY from the kernel passes quickly or not at all.
     backoff: ({ context }) => 25 * 2 ** context.attempts,
-    tableBackoff: ({ context }) => 25 * 2 ** context.tableAttempts,
   },
   actions: {
-    markDone: assign(({ context }, params: { step: string }) => ({ done: [...context.done, params.step], ...(params.step === 'isolating' ? { tableAttempts: 0 } : { attempts: 0 }) })),
+    markDone: assign({ done: ({ context }, params: { step: string }) => [...context.done, params.step], attempts: 0 }),
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1 }),
-    countTableAttempt: assign({ tableAttempts: ({ context }) => context.tableAttempts + 1 }),
     requestTeardown: assign({ teardownRequested: true }),
     restoreResume: assign(({ context }) => ({ done: [...(context.resume?.done ?? [])], record: context.resume?.record })),
     setError: assign({ error: ({ event }, params: { step: string }) => stepError(params.step, (event as unknown as ErrorEvt).error) }),
@@ -85,11 +81,6 @@ export const vethSetup = setup({
       const code = (event as unknown as { error?: { code?: unknown } }).error?.code;
       return typeof code === 'string' && RETRIABLE.has(code) && context.attempts + 1 < MAX_ATTEMPTS;
     },
-    tableRetriable: ({ context, event }) => {
-      const code = (event as unknown as { error?: { code?: unknown } }).error?.code;
-      return typeof code === 'string' && RETRIABLE.has(code) && context.tableAttempts + 1 < MAX_ATTEMPTS;
-    },
-    hasError: ({ context }) => context.error !== undefined,
     teardownRequested: ({ context }) => context.teardownRequested,
     resumed: ({ context }) => context.resume !== undefined,
     resumedReady: ({ context }) => {
@@ -105,7 +96,7 @@ type UndoKind = 'tearingDown' | 'rollingBack';
 // follow a src chosen by parameter, so their results are cast where they are placed.
 
 /** One setup step: invoke, retry transient errors with backoff, honour a queued TEARDOWN. */
-function setupStep(step: string, src: 'startDhcp', next: string, input: (c: VethContext) => unknown) {
+function setupStep(step: string, src: 'capture' | 'strip' | 'plumb' | 'isolate' | 'startDhcp', next: string, input: (c: VethContext) => unknown) {
   const mark = { type: 'markDone', params: { step } } as const;
   return {
     initial: 'running',
@@ -127,35 +118,6 @@ function setupStep(step: string, src: 'startDhcp', next: string, input: (c: Veth
         },
       },
       backingOff: { after: { backoff: 'running' } },
-    },
-  } as const;
-}
-
-/**
- * A step of one region of `wiring`. It ends in the region's next state whatever happens: a
- * failure is recorded (the first one) and the region stops, but the machine leaves `wiring`
- * only once both regions have settled, so a rollback never races an effect still in flight.
- */
-function wiringStep(step: 'stripping' | 'plumbing' | 'isolating', src: 'strip' | 'plumb' | 'isolate', next: string, input: (c: VethContext) => unknown) {
-  const mark = { type: 'markDone', params: { step } } as const;
-  const table = step === 'isolating';
-  return {
-    initial: 'running',
-    states: {
-      running: {
-        invoke: {
-          id: step,
-          src,
-          input: ({ context }: Ctx) => input(context),
-          onDone: [{ guard: 'hasError', target: '#veth.wiring.' + (table ? 'table' : 'links') + '.done', actions: mark }, { target: next, actions: mark }],
-          onError: [
-            { guard: table ? 'tableRetriable' : 'retriable', target: 'backingOff', actions: table ? 'countTableAttempt' : 'countAttempt' },
-            { guard: 'hasError', target: '#veth.wiring.' + (table ? 'table' : 'links') + '.done' },
-            { target: '#veth.wiring.' + (table ? 'table' : 'links') + '.done', actions: { type: 'setError', params: { step } } },
-          ],
-        },
-      },
-      backingOff: { after: { [table ? 'tableBackoff' : 'backoff']: 'running' } },
     },
   } as const;
 }
@@ -211,7 +173,6 @@ export const vethInterfaceMachine = vethSetup.createMachine({
     resume: input.resume,
     done: [],
     attempts: 0,
-    tableAttempts: 0,
     teardownRequested: false,
     error: undefined,
     undoError: undefined,
@@ -258,7 +219,7 @@ export const vethInterfaceMachine = vethSetup.createMachine({
               // Nothing changed yet: a teardown now has nothing to undo.
               { guard: 'teardownRequested', target: '#veth.restored', actions: { type: 'markDone', params: { step: 'capturing' } } },
               {
-                target: '#veth.wiring',
+                target: '#veth.stripping',
                 actions: [assign({ record: ({ event }) => event.output }), { type: 'markDone', params: { step: 'capturing' } }],
               },
             ],
@@ -271,30 +232,9 @@ export const vethInterfaceMachine = vethSetup.createMachine({
         backingOff: { after: { backoff: 'running' } },
       },
     },
-    // The nft table names the links but needs none of them: it is applied while the veth is
-    // stripped and the bridge and TAP made (its kernel commit is 2-14 ms, docs/performance.md).
-    wiring: {
-      type: 'parallel',
-      on: { TEARDOWN: { actions: 'requestTeardown' } },
-      states: {
-        links: {
-          initial: 'stripping',
-          states: {
-            stripping: wiringStep('stripping', 'strip', '#veth.wiring.links.plumbing', (c) => ({ record: c.record! })) as never,
-            plumbing: wiringStep('plumbing', 'plumb', '#veth.wiring.links.done', (c) => ({ record: c.record!, settings: c.settings })) as never,
-            done: { type: 'final' },
-          },
-        },
-        table: {
-          initial: 'isolating',
-          states: {
-            isolating: wiringStep('isolating', 'isolate', '#veth.wiring.table.done', (c) => ({ record: c.record!, settings: c.settings })) as never,
-            done: { type: 'final' },
-          },
-        },
-      },
-      onDone: [{ guard: 'hasError', target: 'rollingBack' }, { guard: 'teardownRequested', target: 'tearingDown' }, { target: 'serving' }],
-    },
+    stripping: setupStep('stripping', 'strip', '#veth.plumbing', (c) => ({ record: c.record! })) as never,
+    plumbing: setupStep('plumbing', 'plumb', '#veth.isolating', (c) => ({ record: c.record!, settings: c.settings })) as never,
+    isolating: setupStep('isolating', 'isolate', '#veth.serving', (c) => ({ record: c.record!, settings: c.settings })) as never,
     serving: setupStep('serving', 'startDhcp', '#veth.ready', (c) => ({ settings: c.settings })) as never,
     ready: {
       on: {

@@ -160,17 +160,6 @@ export const undoSteps = (done: string[], prefix: 'teardown' | 'rollback'): stri
   done.filter((d) => d.startsWith(`${prefix}:`)).sort((a, b) => UNDO_ORDER.indexOf(a.slice(prefix.length + 1)) - UNDO_ORDER.indexOf(b.slice(prefix.length + 1)));
 const UNDO_ORDER: readonly string[] = VETH_UNDO_STEPS;
 
-/**
- * The setup steps in `done` in the chain's order: the links (stripping, plumbing) and the nft
- * table (isolating) are wired at once, so isolating ends before, between or after the other two.
- */
-export function setupSteps(done: string[]): string[] {
-  const steps = done.filter((d) => !d.includes(':'));
-  const rest = steps.filter((d) => d !== 'isolating');
-  const at = rest.includes('plumbing') ? rest.indexOf('plumbing') + 1 : rest.length;
-  return steps.includes('isolating') ? [...rest.slice(0, at), 'isolating', ...rest.slice(at)] : rest;
-}
-
 /** The strict view of test/support/netns-view.ts (kept under the names the veth tests use). */
 export const netnsSnapshot = settledNetnsView;
 export const assertSameNetns = assertNetnsRestored;

@@ -2,9 +2,8 @@
 // definition with every io outcome (done; error EIO; error EBUSY for setup steps), every
 // external event and every delayed (backoff) event, for fresh and resumed inputs. Each
 // shortest path is replayed on the machine wired (provideVeth) to a fake io over an
-// in-memory netns, whose calls are held until the path says how they end; a delayed event
-// is sent as the path names it (a simulated clock keeps the real timers from firing: the two
-// wiring regions can each have one pending). Coverage is asserted against the machine definition: every state
+// in-memory netns, whose calls are held until the path says how they end; delays run
+// on a simulated clock. Coverage is asserted against the machine definition: every state
 // node visited, every transition taken. A clean end (restored, or a setup failure rolled
 // back) must leave the fake netns as it started.
 import assert from 'node:assert/strict';
@@ -155,7 +154,7 @@ function eventsFor(record: VethRecord) {
 
 /** States differ by what the machine's guards and outputs read; the growing `done` list is left out (it would make the graph infinite). */
 const serializeState = (s: Snap): string =>
-  JSON.stringify([s.value, s.context.record !== undefined, s.context.attempts, s.context.tableAttempts, s.context.teardownRequested, s.context.error?.code, s.context.undoError?.code]);
+  JSON.stringify([s.value, s.context.record !== undefined, s.context.attempts, s.context.teardownRequested, s.context.error?.code, s.context.undoError?.code]);
 
 // ---- replay ----
 
@@ -189,9 +188,7 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
       const before = actor.getSnapshot();
       const stale = queue.length;
       if (event.type.startsWith('xstate.after.')) {
-        // That timer alone: the other wiring region may have a backoff pending too (leaving
-        // the state cancels the timer sent here).
-        actor.send(event as never);
+        clock.increment(10_000);
       } else if (event.type.startsWith('xstate.done.actor.') || event.type.startsWith('xstate.error.actor.')) {
         const id = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
         const inv = activeInvokes(before).find((i) => i.id === id);
