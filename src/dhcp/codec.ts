@@ -2,6 +2,7 @@
 // options). parse() accepts any bytes and never throws; serialize() writes our replies.
 import { DhcpEncodeError, DhcpParseError } from './errors.js';
 import { ipv4At, latin1, Opt, writeIpv4 } from './options.js';
+import { bytesToMac } from '../model/ip.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -239,13 +240,10 @@ export function serialize(m: DhcpMessage): Uint8Array {
   return buf;
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
 /** The hardware address as "aa:bb:..", when it is Ethernet (htype 1, hlen 6). */
 export function ethernetMac(m: DhcpMessage): string | undefined {
   if (m.htype !== 1 || m.hlen !== 6) return undefined;
-  const c = m.chaddr;
-  return `${HEX[c[0] ?? 0]}:${HEX[c[1] ?? 0]}:${HEX[c[2] ?? 0]}:${HEX[c[3] ?? 0]}:${HEX[c[4] ?? 0]}:${HEX[c[5] ?? 0]}`;
+  return bytesToMac(m.chaddr.subarray(0, 6));
 }
 
 /** True when m's hardware address is Ethernet and these 6 octets (no string made). */

@@ -56,6 +56,12 @@ function wrap<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   };
 }
 
+/** wrap() for a call that returns a promise: a type error throws, a failed syscall rejects, both typed. */
+function wrapAsync<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
+  const call = wrap(fn);
+  return (...a: A): Promise<R> => call(...a).catch((e: unknown) => { throw asSysError(e); });
+}
+
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
@@ -93,7 +99,7 @@ export const native = {
   watch6: wrap((fd: number, onMessage: OnDatagram6) => new addon.Watch6(fd, onMessage)),
   /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
   sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
-  nftRunAsync: (nsFd: number, text: string) => wrap(() => addon.nftRunAsync(nsFd, text))().catch((e: unknown) => { throw asSysError(e); }),
+  nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
-  rtnlRequest: (nsFd: number, request: Buffer) => wrap(() => addon.rtnlRequest(nsFd, request))().catch((e: unknown) => { throw asSysError(e); }),
+  rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),
 };

@@ -181,7 +181,12 @@ export class Rtnl {
    * would wait for it there. Setup stays on the event loop: a pool hop costs more than it waits.
    */
   get offLoop(): Rtnl {
-    this.pooled ??= new Rtnl(this.netns, pooledRtNetlink(this.netns.fd), false, this.lock);
+    if (!this.pooled) {
+      const view = new Rtnl(this.netns, pooledRtNetlink(this.netns.fd), false, this.lock);
+      // Already off the loop: its own offLoop (for deleteLink, deleteGroup) is itself.
+      view.pooled = view;
+      this.pooled = view;
+    }
     return this.pooled;
   }
 
