@@ -13,7 +13,7 @@ import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl } from '../io/rtnl.js';
-import { openTapFds, vethKernelIo } from '../io/veth.js';
+import { closeAsync, openTapFds, vethKernelIo } from '../io/veth.js';
 import { readSpoofCounters } from '../io/nft.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
 import { SpoofLogLimiter } from './spoof-log.js';
@@ -71,12 +71,14 @@ export class Pod {
   private lastStates = new Map<string, string>();
   private lastPhase = '';
   private lastErrors = new Map<string, { code: string; message: string; at: string }>();
-  /** The record content last written (without its timestamp). */
-  private written: string | undefined;
+  /** The record's parts last written (without its timestamp). */
+  private written: { of: ResolvedPod; contexts: unknown[]; lasting: string; phase: string; ifaces: string } | undefined;
   /** The part of the record that outlives a reboot, as last fsync'd. */
   private synced: string | undefined;
-  /** That part serialised, for the plan object it was made from (a setup asks ~20 times). */
+  /** That part serialised (the record's request and resolved members), for the plan object it was made from. */
   private lasting: { of: ResolvedPod; text: string } | undefined;
+  /** Per TAP, the fds plumb opened when it made it: the next network() hands them out. */
+  private readonly tapFds = new Map<string, number[]>();
 
   constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
     this.podId = request.podId;
@@ -117,6 +119,8 @@ export class Pod {
   async setup(): Promise<void> {
     this.actor.send({ type: 'SETUP' });
     const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(topState(x.value)), { timeout: Infinity });
+    // At rest: no journal fd held for the pod's lifetime.
+    this.deps.store.release(this.podId);
     if (s.value === 'ready') return;
     const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
     if (s.value === 'rollbackFailed') {
@@ -199,6 +203,7 @@ export class Pod {
   /** Stops the actors without touching the kernel (runtime close; the next start adopts). */
   stop(): void {
     this.actor.stop();
+    for (const tap of [...this.tapFds.keys()]) this.dropTapFds(tap);
     this.rt?.close();
     this.rt = undefined;
   }
@@ -213,6 +218,17 @@ export class Pod {
   }
 
   // ---- effects ----
+
+  private keepTapFds(tap: string, fds: number[]): void {
+    this.dropTapFds(tap);
+    this.tapFds.set(tap, fds);
+  }
+
+  /** Closes kept fds nobody took (their TAP goes, or is made again). */
+  private dropTapFds(tap: string): void {
+    for (const fd of this.tapFds.get(tap) ?? []) void closeAsync(fd);
+    this.tapFds.delete(tap);
+  }
 
   private netnsGone(): boolean {
     return !existsSync(this.request.netnsPath);
@@ -364,6 +380,7 @@ export class Pod {
     const kernel = (baseline = true): ReturnType<typeof vethKernelIo> =>
       vethKernelIo(this.rtnl(), {
         vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, forwarding6: () => this.context.resolved?.forwarding6,
+        keepTapFds: (tap, fds) => this.keepTapFds(tap, fds),
         ...(baseline ? { baseline: () => this.context.resolved?.routeOrder ?? {} } : {}),
       });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
@@ -375,7 +392,10 @@ export class Pod {
       isolate: (r) => kernel().isolate(r),
       // With the pod netns gone, everything these would undo went with it.
       unisolate: async (r) => (this.netnsGone() ? undefined : kernel().unisolate(r)),
-      unplumb: async (r) => (this.netnsGone() ? undefined : kernel().unplumb(r)),
+      unplumb: async (r) => {
+        this.dropTapFds(r.settings.tap);
+        return this.netnsGone() ? undefined : kernel().unplumb(r);
+      },
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
       startDhcp: async ({ settings }) => {
         const iface = ifaceFor(settings);
@@ -416,28 +436,40 @@ export class Pod {
     const snap = this.actor.getSnapshot();
     const resolved = snap.context.resolved;
     if (!resolved) return;
+    const children = Object.entries(this.childContexts());
+    // Contexts are immutable: the same objects as last time, the same interfaces.
+    const contexts = children.map(([, s]) => s.context);
+    const phase = podPhase(snap.value, snap.context);
+    const w = this.written;
+    if (w && w.of === resolved && w.phase === phase && sameItems(w.contexts, contexts)) return;
     const interfaces: PodRecord['interfaces'] = {};
-    for (const [id, s] of Object.entries(this.childContexts())) {
+    for (const [id, s] of children) {
       interfaces[id] = {
         done: s.context.done ?? [],
         ...(s.context.record ? { record: s.context.record } : {}),
         ...(s.context.vfioDevice ? { vfioDevice: s.context.vfioDevice } : {}),
       };
     }
-    const { cniResult: _omit, ...request } = this.request;
-    const content = { version: 1 as const, podId: this.podId, request, phase: this.phase, resolved: stripResume(resolved), interfaces };
     // What outlives a reboot (the request, the plan: CNI DEL needs them to release the IPAM of
-    // an ADD netlet ran), then the rest: one serialisation serves both comparisons. The plan
-    // changes only by assignment (a new object), the request never.
-    if (this.lasting?.of !== resolved) this.lasting = { of: resolved, text: JSON.stringify([request, content.resolved]) };
+    // an ADD netlet ran) is serialised once per plan object: the plan changes only by
+    // assignment (a new object), the request never. A setup asks ~25 times and writes ~7.
+    if (this.lasting?.of !== resolved) {
+      const { cniResult: _omit, ...request } = this.request;
+      this.lasting = { of: resolved, text: `"request":${JSON.stringify(request)},"resolved":${JSON.stringify(stripResume(resolved))}` };
+    }
     const lasting = this.lasting.text;
+    const ifaces = JSON.stringify(interfaces);
     // Every effect and every snapshot asks for a write; only a changed record is written.
-    const key = `${lasting}|${content.phase}|${JSON.stringify(interfaces)}`;
-    if (key === this.written) return;
+    if (w && w.lasting === lasting && w.phase === phase && w.ifaces === ifaces) {
+      this.written = { ...w, of: resolved, contexts };
+      return;
+    }
     // A step's progress survives a SIGKILL without fsync (the page cache stays); a reboot
     // takes the netns with it: only a changed lasting part of a pod whose ADD netlet ran is fsync'd.
-    this.deps.store.write(this.podId, { ...content, updatedAt: new Date().toISOString() } satisfies PodRecord, { sync: resolved.cniAdded && lasting !== this.synced });
-    this.written = key;
+    // The line is the PodRecord's JSON, put together from its parts.
+    const line = `{"version":1,"podId":${JSON.stringify(this.podId)},${lasting},"phase":${JSON.stringify(phase)},"interfaces":${ifaces},"updatedAt":"${new Date().toISOString()}"}`;
+    this.deps.store.writeJson(this.podId, line, { sync: resolved.cniAdded && lasting !== this.synced });
+    this.written = { of: resolved, contexts, lasting, phase, ifaces };
     this.synced = lasting;
   }
 
@@ -534,7 +566,9 @@ export class Pod {
       const ips = iface.ips.map((ip) => ({ address: `${ip.address}/${ip.prefixLength}`, ...(ip.gateway ? { gateway: ip.gateway } : {}) }));
       if (c.kind === 'veth') {
         const set = (c.input as VethInput).settings;
-        const fds = openTapFds(this.rtnl(), set, this.deps.opts.tap.vnetHdr);
+        const kept = this.tapFds.get(set.tap);
+        this.tapFds.delete(set.tap);
+        const fds = kept ?? openTapFds(this.rtnl(), set, this.deps.opts.tap.vnetHdr);
         out.push({ kind: 'tap', name: iface.name, tapName: set.tap, bridgeName: set.bridge, mac: iface.mac!, mtu: iface.mtu ?? 1500, fd: fds[0]!, fds, ips });
       } else {
         const rec = children[c.id]?.context.record as { vf: { pciAddress: string }; pf: { vlan: number }; targetMac: string } | undefined;
@@ -593,6 +627,8 @@ export class Pod {
     return new Set((await this.rt.links()).map((l) => l.name));
   }
 }
+
+const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** A state value's top-level state (hot-plug states are nested). */
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');

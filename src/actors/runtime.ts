@@ -290,6 +290,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       pods.clear();
       await pool.close();
       sriov?.close();
+      store.close();
     },
   };
   return runtime;

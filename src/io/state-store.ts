@@ -36,41 +36,53 @@ function lastRecord<T>(text: string): T {
 export class StateStore {
   /** Lines appended since each pod's journal was last rewritten. */
   private readonly lines = new Map<string, number>();
+  /** Each pod's journal path (encoding it took ~0.02 ms a write). */
+  private readonly paths = new Map<string, string>();
+  /** Each pod's journal, open for appending. */
+  private readonly fds = new Map<string, number>();
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   private path(podId: string): string {
-    return join(this.dir, `pod-${safe(podId)}.json`);
+    let p = this.paths.get(podId);
+    if (p === undefined) this.paths.set(podId, (p = join(this.dir, `pod-${safe(podId)}.json`)));
+    return p;
   }
 
   write(podId: string, record: unknown, opts: { sync?: boolean } = {}): void {
+    this.writeJson(podId, JSON.stringify(record), opts);
+  }
+
+  /** write() for a record already serialised (one line of JSON). */
+  writeJson(podId: string, json: string, opts: { sync?: boolean } = {}): void {
     const sync = opts.sync ?? true;
-    const line = `${JSON.stringify(record)}\n`;
+    const line = `${json}\n`;
     const n = this.lines.get(podId);
     if (n !== undefined && n < COMPACT_AFTER) {
-      const fd = openSync(this.path(podId), 'a', 0o600);
-      try {
-        writeSync(fd, line);
-        if (sync) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      let fd = this.fds.get(podId);
+      if (fd === undefined) this.fds.set(podId, (fd = openSync(this.path(podId), 'a', 0o600)));
+      writeSync(fd, line);
+      if (sync) fsyncSync(fd);
       this.lines.set(podId, n + 1);
       return;
     }
-    // First write of this process, or time to compact: a fresh journal holding this record.
+    // First write of this process, or time to compact: a fresh journal holding this record,
+    // its fd kept for the appends that follow (opening the file each time cost ~0.07 ms).
+    this.release(podId);
     const final = this.path(podId);
     const tmp = `${final}.tmp-${process.pid}`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, line);
       if (sync) fsyncSync(fd);
-    } finally {
+      renameSync(tmp, final);
+    } catch (e) {
       closeSync(fd);
+      throw e;
     }
-    renameSync(tmp, final);
+    this.fds.set(podId, fd);
     this.lines.set(podId, 1);
     if (!sync) return;
     const d = openSync(this.dir, 'r');
@@ -79,6 +91,19 @@ export class StateStore {
     } finally {
       closeSync(d);
     }
+  }
+
+  /** Closes a pod's journal fd, e.g. once the pod is at rest (the next write opens it again). */
+  release(podId: string): void {
+    const fd = this.fds.get(podId);
+    if (fd === undefined) return;
+    this.fds.delete(podId);
+    closeSync(fd);
+  }
+
+  /** Closes every journal fd; the records stay. */
+  close(): void {
+    for (const podId of [...this.fds.keys()]) this.release(podId);
   }
 
   read<T>(podId: string): T | undefined {
@@ -97,8 +122,10 @@ export class StateStore {
   }
 
   remove(podId: string): void {
+    this.release(podId);
     rmSync(this.path(podId), { force: true });
     this.lines.delete(podId);
+    this.paths.delete(podId);
   }
 
   /** Every record; a torn temp file from a crash is removed. */

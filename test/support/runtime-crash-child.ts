@@ -24,11 +24,12 @@ const say = (line: string): void => {
 
 let watching = args.mode === 'setup';
 const seen = new Set<string>();
-const write = Object.getOwnPropertyDescriptor(StateStore.prototype, 'write')!.value as (this: StateStore, podId: string, record: unknown) => void;
-StateStore.prototype.write = function (this: StateStore, podId: string, record: unknown): void {
-  write.call(this, podId, record);
+// writeJson takes every write (write() serialises and calls it).
+const writeJson = Object.getOwnPropertyDescriptor(StateStore.prototype, 'writeJson')!.value as (this: StateStore, podId: string, json: string, opts?: { sync?: boolean }) => void;
+StateStore.prototype.writeJson = function (this: StateStore, podId: string, json: string, opts?: { sync?: boolean }): void {
+  writeJson.call(this, podId, json, opts);
   if (!watching) return;
-  const r = record as { phase: string; interfaces: Record<string, { done: string[] }>; resolved?: { change?: { op: string; child?: unknown } } };
+  const r = JSON.parse(json) as { phase: string; interfaces: Record<string, { done: string[] }>; resolved?: { change?: { op: string; child?: unknown } } };
   const ch = r.resolved?.change;
   // A hot-plug change recorded before its first effect, and again once resolved (CNI ADD done), is a step of its own.
   const sig = JSON.stringify([r.phase, Object.entries(r.interfaces).map(([k, v]) => `${k}:${v.done.join(',')}`), ...(ch ? [`${ch.op}${ch.child ? ':resolved' : ''}`] : [])]);
