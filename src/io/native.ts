@@ -90,7 +90,6 @@ export const native = {
   nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
   /** The same fd renumbered at or above 1024 (FD_SETSIZE), the old number closed: see HighFd in the addon. */
   moveHigh: wrap((fd: number) => addon.moveHigh(fd)),
-  /** The same on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
   /** A device-bound non-blocking IPv6 socket in nsFd's netns (see Socket6Kind); ifindex is the device's there. */
   open6: wrap((nsFd: number, device: string, kind: Socket6Kind) => addon.open6(nsFd, device, kind)),
   /** One non-blocking sendto (port 0 on raw sockets); -1 when the socket buffer is full. */
@@ -99,6 +98,7 @@ export const native = {
   watch6: wrap((fd: number, onMessage: OnDatagram6) => new addon.Watch6(fd, onMessage)),
   /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
   sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
+  /** nftRun on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
   nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
   rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),

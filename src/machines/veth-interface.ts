@@ -2,7 +2,7 @@
 // Decisions only; every effect is an actor supplied by provideVeth (src/actors).
 //
 // setup:    capturing → stripping → plumbing → isolating → serving → ready
-// teardown: stoppingDhcp → unisolating → unplumbing → restoring → restored
+// teardown: { stoppingDhcp → unisolating ∥ unplumbing } → restoring → restored
 // A failed setup step runs the same (idempotent) undo chain (rollingBack) → failed.
 // EBUSY/EAGAIN are retried with a bounded backoff. After ready, DHCP_LOST and
 // LINK_LOST lead to recovering; VETH_LOST to failed.
@@ -133,17 +133,18 @@ function undoStates(kind: UndoKind) {
   });
   const next = kind === 'rollingBack' ? 'restoring' : [{ guard: 'hasRecord', target: 'restoring' }, { target: end }];
   return {
-    initial: 'stoppingDhcp',
+    initial: 'unwiring',
     states: {
-      stoppingDhcp: step('stoppingDhcp', 'stopDhcp', { target: 'unwiring', actions: mark('stoppingDhcp') }, (c) => ({ settings: c.settings })),
-      // The nft table and the links go at once: each deletion waits for its own RCU grace
-      // period in the kernel (docs/performance.md), and neither needs the other gone.
+      // The links go at once, with DHCP still serving: deleting the bridge takes the veth off
+      // it (and under load each deletion waits its turn for the rtnl lock: docs/performance.md).
+      // The table goes only after DHCP has stopped: until then it keeps the server off the veth.
       unwiring: {
         type: 'parallel',
         states: {
-          table: {
-            initial: 'unisolating',
+          service: {
+            initial: 'stoppingDhcp',
             states: {
+              stoppingDhcp: step('stoppingDhcp', 'stopDhcp', { target: 'unisolating', actions: mark('stoppingDhcp') }, (c) => ({ settings: c.settings })),
               unisolating: step('unisolating', 'unisolate', { target: 'done', actions: mark('unisolating') }, (c) => ({ settings: c.settings })),
               done: { type: 'final' },
             },

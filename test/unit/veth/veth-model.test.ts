@@ -158,7 +158,7 @@ const serializeState = (s: Snap): string =>
 
 // ---- replay ----
 
-interface Pending { method: string; req: unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Pending { method: string; req: unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; step: number }
 const METHODS = VETH_IO_METHODS;
 
 async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[]): Promise<void> {
@@ -167,7 +167,7 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
   const queue: Pending[] = [];
   let wake: (() => void) | undefined;
   const held = Object.fromEntries(METHODS.map((m) => [m, (req: unknown) => new Promise((resolve, reject) => {
-    queue.push({ method: m, req, resolve, reject });
+    queue.push({ method: m, req, resolve, reject, step });
     wake?.();
   })])) as unknown as VethIo;
   // Invokes of parallel states (the undo's table and links) call at once: take the one asked for.
@@ -181,17 +181,20 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
   // The graph keeps one snapshot per serialized state, so `done` there may come from another path: match on the rest.
   const key = serializeState;
   let vethLost = false;
+  let step = 0;
   actor.start();
   try {
     for (const { event, state } of steps) {
       if (event.type === 'xstate.init') continue;
+      step++;
       const before = actor.getSnapshot();
-      const stale = queue.length;
+      let answered: string | undefined;
       if (event.type.startsWith('xstate.after.')) {
         clock.increment(10_000);
       } else if (event.type.startsWith('xstate.done.actor.') || event.type.startsWith('xstate.error.actor.')) {
         const id = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
         const inv = activeInvokes(before).find((i) => i.id === id);
+        answered = id;
         assert.ok(inv, `the wired machine is running ${id}`);
         const call = await nextCall(inv.src as string);
         assert.equal(call.method, inv.src, `invoke ${id} called its io method`);
@@ -216,9 +219,14 @@ async function replay(v: Variant, steps: { event: AnyEventObject; state: Snap }[
       await waitFor(actor, (s) => key(s) === key(state), { timeout: 2000 }).catch(() => {
         throw new Error(`${v.name}: after ${event.type} expected ${key(state)}, got ${key(actor.getSnapshot())}`);
       });
-      // An invoke stopped by the event (VETH_LOST while recovering) never answers: drop its call.
+      // An invoke stopped by the event (VETH_LOST while recovering, or the other region of a
+      // parallel state that failed) never answers: drop its call.
       const now = new Set(activeInvokes(actor.getSnapshot()).map((i) => i.id));
-      if (activeInvokes(before).some((i) => !now.has(i.id)) && !event.type.startsWith('xstate.')) queue.splice(0, stale);
+      for (const inv of activeInvokes(before)) {
+        if (now.has(inv.id) || inv.id === answered) continue;
+        const k = queue.findIndex((p) => p.step < step && p.method === inv.src);
+        if (k >= 0) queue.splice(k, 1);
+      }
     }
     const end = actor.getSnapshot();
     const rolledBack = end.matches('failed') && end.context.undoError === undefined && SETUP_IDS.has(end.context.error?.step ?? '');
