@@ -6,33 +6,35 @@
 //   floor       per pod one `ip -batch` doing only the kernel work (no nft, no DHCP):
 //               setup as above; teardown `ip link del group` (TAP and bridge in one
 //               batch) plus the veth's address, route and MAC back
-// N pods at once (concurrent) and one at a time (median). Memory per pod: the runtime's
+// N pods at once (concurrent) and one at a time (median; the three take turns, pod by pod,
+// so the machine's slow minutes fall on all alike; the fds setupPod returns for the VM are
+// closed outside the timing, as the others open none). Memory per pod: the runtime's
 // RSS growth once V8 has settled (and right after the burst), its JS heap part, against
 // dnsmasq's RSS. Every variant gets fresh pods; making them is not timed.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { createRuntime } from '../src/actors/runtime.js';
+import { fileURLToPath } from 'node:url';
 import { isolationRuleset } from '../src/io/nft.js';
+import type { NetletReply, NetletRequest } from './netlet-process.js';
 
 export interface SideBySideRow { metric: string; netlet: number; shell: number; floor?: number; unit: string }
 export interface SideBySideResult { pods: number[]; rows: SideBySideRow[] }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const run = (cmd: string, args: string[], input?: string): Promise<void> =>
+const run = (cmd: string, args: string[], input?: string): Promise<string> =>
   new Promise((resolve, reject) => {
-    const c = execFile(cmd, args, (e) => (e ? reject(new Error(`${cmd} ${args.join(" ")}: ${e.message}`)) : resolve()));
+    const c = execFile(cmd, args, (e, stdout) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}`)) : resolve(stdout)));
     if (input !== undefined) c.stdin!.end(input);
   });
 
 interface Pod { ns: string; mac: string; ip: string; gw: string; i: number }
 
-function makePods(tag: string, n: number, ifaces = 1): Pod[][] {
+async function makePods(tag: string, n: number, ifaces = 1): Promise<Pod[][]> {
   const pods: Pod[][] = [];
-  execFileSync('ip', ['-batch', '-'], { input: Array.from({ length: n }, (_, i) => `netns add ${tag}-${i}`).join('\n') });
+  await run('ip', ['-batch', '-'], Array.from({ length: n }, (_, i) => `netns add ${tag}-${i}`).join('\n'));
   for (let i = 0; i < n; i++) {
     const ns = `${tag}-${i}`;
     const lines = ['link set lo up'];
@@ -44,17 +46,16 @@ function makePods(tag: string, n: number, ifaces = 1): Pod[][] {
       if (k === 0) lines.push(`route add default via ${gw}`);
       mine.push({ ns, mac: '', ip, gw, i: k });
     }
-    execFileSync('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') });
-    const links = JSON.parse(execFileSync('ip', ['-j', '-n', ns, 'link'], { encoding: 'utf8' })) as { ifname: string; address: string }[];
+    await run('ip', ['-n', ns, '-batch', '-'], lines.join('\n'));
+    const links = JSON.parse(await run('ip', ['-j', '-n', ns, 'link'])) as { ifname: string; address: string }[];
     for (const p of mine) p.mac = links.find((l) => l.ifname === `eth${p.i}`)!.address;
     pods.push(mine);
   }
   return pods;
 }
 
-const dropPods = (tag: string, n: number): void => {
-  spawnSync('ip', ['-batch', '-'], { input: Array.from({ length: n }, (_, i) => `netns del ${tag}-${i}`).join('\n'), stdio: ['pipe', 'ignore', 'ignore'] });
-};
+const dropPods = (tag: string, n: number): Promise<unknown> =>
+  run('ip', ['-force', '-batch', '-'], Array.from({ length: n }, (_, i) => `netns del ${tag}-${i}`).join('\n')).catch(() => undefined);
 
 const cniResult = (ifs: Pod[]): unknown[] => ifs.map((p) => ({
   cniVersion: '1.0.0',
@@ -99,113 +100,127 @@ function shellScripts(dir: string, ifs: Pod[]): { setup: string; teardown: strin
 
 const rssKiB = (pid: number | string): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
-/**
- * The process's memory once V8 has settled: after a burst its young generation stays grown
- * until the heap's memory reducer runs on an idle process (seconds). Wait 1 s and GC until two
- * readings in a row are within 1% (3 s at least, 20 s at most): what a node running these pods shows.
- */
-async function settledMemory(): Promise<NodeJS.MemoryUsage> {
-  let last = process.memoryUsage();
-  for (let i = 0; i < 20; i++) {
-    // V8 shrinks the young generation in a GC that sees a low allocation rate: idle first.
-    await new Promise((r) => setTimeout(r, 1000));
-    global.gc?.();
-    const now = process.memoryUsage();
-    if (i >= 2 && Math.abs(now.rss - last.rss) <= last.rss * 0.01) return now;
-    last = now;
-  }
-  return last;
-}
-
 interface Timings { setupMs: number[]; teardownMs: number[] }
 
-/** Pods one after another (each timed) or all at once (one wall time), in one warm runtime. */
-async function netlet(dir: string, pods: Pod[][], atOnce: boolean): Promise<Timings & { rssKiB: number; burstRssKiB: number; heapKiB: number }> {
-  const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), debugSocket: false, monitorIntervalMs: 0, logger: pino({ level: 'error' }) });
-  const closeFds = (n: { interfaces: { kind: string; fds?: number[] }[] }): void => n.interfaces.forEach((i) => i.fds?.forEach((fd) => closeSync(fd)));
-  try {
-    // Warm: the DHCP workers are the runtime's, not a pod's; each setup while the pool is
-    // below its size (2) starts one more.
-    for (const podId of ['warm1', 'warm2']) {
-      closeFds(await rt.setupPod({ podId, netnsPath: `/run/netns/${pods[0]![0]!.ns}`, cniResult: cniResult(pods[0]!) }));
-      await rt.teardownPod(podId);
-    }
-    const m0 = await settledMemory();
-    const setup = (ifs: Pod[], k: number) => rt.setupPod({ podId: `p${k}`, netnsPath: `/run/netns/${ifs[0]!.ns}`, cniResult: cniResult(ifs) });
-    const t: Timings = { setupMs: [], teardownMs: [] };
-    if (atOnce) {
-      const t0 = performance.now();
-      const nets = await Promise.all(pods.map(setup));
-      t.setupMs.push(performance.now() - t0);
-      nets.forEach(closeFds);
-    } else {
-      for (const [k, ifs] of pods.entries()) {
-        const t0 = performance.now();
-        closeFds(await setup(ifs, k));
-        t.setupMs.push(performance.now() - t0);
-      }
-    }
-    global.gc?.();
-    const burst = process.memoryUsage();
-    const m1 = await settledMemory();
-    if (atOnce) {
-      const t1 = performance.now();
-      await Promise.all(pods.map((_, k) => rt.teardownPod(`p${k}`)));
-      t.teardownMs.push(performance.now() - t1);
-    } else {
-      for (const k of pods.keys()) {
-        const t1 = performance.now();
-        await rt.teardownPod(`p${k}`);
-        t.teardownMs.push(performance.now() - t1);
-      }
-    }
-    const perPod = (a: number, b: number): number => (a - b) / 1024 / pods.length;
-    return { ...t, rssKiB: perPod(m1.rss, m0.rss), burstRssKiB: perPod(burst.rss, m0.rss), heapKiB: perPod(m1.heapUsed, m0.heapUsed) };
-  } finally {
-    await rt.close();
+/** The netlet runtime in a process of its own (bench/netlet-process.ts: why). */
+class NetletProcess {
+  private readonly child: ChildProcess;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    // --expose-gc: the memory readings collect first, as before.
+    this.child = fork(fileURLToPath(new URL('./netlet-process.js', import.meta.url)), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  }
+
+  /** One request at a time, in order. */
+  ask(m: NetletRequest): Promise<NetletReply> {
+    const next = this.queue.then(() => new Promise<NetletReply>((resolve, reject) => {
+      this.child.once('message', (r: NetletReply) => (r.error ? reject(new Error(`netlet process: ${r.error}`)) : resolve(r)));
+      this.child.send(m);
+    }));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async stop(): Promise<void> {
+    await this.ask({ op: 'stop' }).catch(() => undefined);
+    this.child.kill();
   }
 }
 
-/** Each of `fns` timed one after another, or all at once as one wall time. */
-async function timed(fns: (() => Promise<void>)[], atOnce: boolean): Promise<number[]> {
-  if (atOnce) {
-    const t0 = performance.now();
-    await Promise.all(fns.map((f) => f()));
-    return [performance.now() - t0];
+const podOf = (ifs: Pod[], podId: string) => ({ podId, netnsPath: `/run/netns/${ifs[0]!.ns}`, cniResult: cniResult(ifs) });
+
+/** A netlet process with a runtime whose DHCP workers are both started (each setup while the pool is below its size, 2, starts one): they are the runtime's, not a pod's. */
+async function warmNetlet(dir: string, pod: Pod[]): Promise<NetletProcess> {
+  const n = new NetletProcess();
+  await n.ask({ op: 'start', stateDir: join(dir, 'state'), runDir: join(dir, 'run') });
+  for (const podId of ['warm1', 'warm2']) {
+    await n.ask({ op: 'setup', pods: [podOf(pod, podId)] });
+    await n.ask({ op: 'teardown', podIds: [podId] });
   }
-  const out: number[] = [];
-  for (const f of fns) {
+  return n;
+}
+
+/** All pods at once (one wall time each way), in one warm runtime, with its memory per pod. */
+async function netlet(dir: string, pods: Pod[][]): Promise<Timings & { rssKiB: number; burstRssKiB: number; heapKiB: number }> {
+  const n = await warmNetlet(dir, pods[0]!);
+  try {
+    const m0 = (await n.ask({ op: 'memory', settle: true })).memory!;
+    const setup = await n.ask({ op: 'setup', pods: pods.map((ifs, k) => podOf(ifs, `p${k}`)) });
+    const burst = (await n.ask({ op: 'memory', settle: false })).memory!;
+    const m1 = (await n.ask({ op: 'memory', settle: true })).memory!;
+    const teardown = await n.ask({ op: 'teardown', podIds: pods.map((_, k) => `p${k}`) });
+    const perPod = (a: number, b: number): number => (a - b) / 1024 / pods.length;
+    return { setupMs: [setup.ms!], teardownMs: [teardown.ms!], rssKiB: perPod(m1.rss, m0.rss), burstRssKiB: perPod(burst.rss, m0.rss), heapKiB: perPod(m1.heapUsed, m0.heapUsed) };
+  } finally {
+    await n.stop();
+  }
+}
+
+/**
+ * Pods one at a time, the three in turn (netlet's k-th, the shell's, the floor's, then k+1):
+ * the machine's slow minutes fall on all three alike.
+ */
+async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<[Timings, Timings, Timings]> {
+  const [pn, ps, pf] = n;
+  const nl = await warmNetlet(dir, pn[0]!);
+  const scripts = ps.map((ifs) => shellScripts(dir, ifs));
+  const out: [Timings, Timings, Timings] = [{ setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }];
+  const time = async (into: number[], f: () => Promise<unknown>): Promise<void> => {
     const t0 = performance.now();
     await f();
-    out.push(performance.now() - t0);
+    into.push(performance.now() - t0);
+  };
+  try {
+    for (const k of pn.keys()) {
+      out[0].setupMs.push((await nl.ask({ op: 'setup', pods: [podOf(pn[k]!, `p${k}`)] })).ms!);
+      await time(out[1].setupMs, () => run('bash', ['-e'], scripts[k]!.setup));
+      await time(out[2].setupMs, () => batch(pf[k]!, kernelSetup));
+    }
+    for (const k of pn.keys()) {
+      out[0].teardownMs.push((await nl.ask({ op: 'teardown', podIds: [`p${k}`] })).ms!);
+      await time(out[1].teardownMs, () => run('bash', ['-e'], scripts[k]!.teardown));
+      await time(out[2].teardownMs, () => batch(pf[k]!, kernelTeardown));
+    }
+    return out;
+  } finally {
+    await nl.stop();
   }
-  return out;
 }
 
-async function shell(dir: string, pods: Pod[][], atOnce: boolean): Promise<Timings & { rssKiB: number }> {
+/** `fns` all at once: one wall time. */
+async function atOnce(fns: (() => Promise<unknown>)[]): Promise<number[]> {
+  const t0 = performance.now();
+  await Promise.all(fns.map((f) => f()));
+  return [performance.now() - t0];
+}
+
+async function shell(dir: string, pods: Pod[][]): Promise<Timings & { rssKiB: number }> {
   const scripts = pods.map((ifs) => shellScripts(dir, ifs));
-  const setupMs = await timed(scripts.map((s) => () => run('bash', ['-e'], s.setup)), atOnce);
+  const setupMs = await atOnce(scripts.map((s) => () => run('bash', ['-e'], s.setup)));
   let rss = 0;
   for (const ifs of pods) for (const p of ifs) rss += rssKiB(readFileSync(join(dir, `${p.ns}-${p.i}.pid`), 'utf8').trim());
-  const teardownMs = await timed(scripts.map((s) => () => run('bash', ['-e'], s.teardown)), atOnce);
+  const teardownMs = await atOnce(scripts.map((s) => () => run('bash', ['-e'], s.teardown)));
   return { setupMs, teardownMs, rssKiB: rss / pods.length };
 }
 
-async function floor(pods: Pod[][], atOnce: boolean): Promise<Timings> {
-  const batch = (ifs: Pod[], lines: (p: Pod) => string[]) => () => run('ip', ['-n', ifs[0]!.ns, '-batch', '-'], ifs.flatMap(lines).join('\n'));
-  const setupMs = await timed(pods.map((ifs) => batch(ifs, kernelSetup)), atOnce);
-  const teardownMs = await timed(pods.map((ifs) => batch(ifs, kernelTeardown)), atOnce);
+async function floor(pods: Pod[][]): Promise<Timings> {
+  const setupMs = await atOnce(pods.map((ifs) => () => batch(ifs, kernelSetup)));
+  const teardownMs = await atOnce(pods.map((ifs) => () => batch(ifs, kernelTeardown)));
   return { setupMs, teardownMs };
 }
+
+/** One `ip -batch` process for a pod's kernel work. */
+const batch = (ifs: Pod[], lines: (p: Pod) => string[]): Promise<string> => run('ip', ['-n', ifs[0]!.ns, '-batch', '-'], ifs.flatMap(lines).join('\n'));
 
 /** Runs fn on fresh pods (made and removed outside the timing). */
 async function onPods<T>(n: number, ifaces: number, fn: (pods: Pod[][], dir: string) => Promise<T>): Promise<T> {
   const tag = `sb${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'netlet-sbs-'));
   try {
-    return await fn(makePods(tag, n, ifaces), dir);
+    return await fn(await makePods(tag, n, ifaces), dir);
   } finally {
-    dropPods(tag, n);
+    await dropPods(tag, n);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -218,9 +233,7 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
   for (const ifaces of [1, 2]) {
     const what = `${ifaces} interface${ifaces > 1 ? 's' : ''}`;
     log(`one pod at a time (${what}), ${single} pods each`);
-    const a = await onPods(single, ifaces, (p, d) => netlet(d, p, false));
-    const b = await onPods(single, ifaces, (p, d) => shell(d, p, false));
-    const c = await onPods(single, ifaces, (p) => floor(p, false));
+    const [a, b, c] = await onPods(single, ifaces, (pn, dir) => onPods(single, ifaces, (ps) => onPods(single, ifaces, (pf) => oneAtATime(dir, [pn, ps, pf]))));
     rows.push(
       { metric: `setupPod, ${what} (median of ${single})`, netlet: median(a.setupMs), shell: median(b.setupMs), floor: median(c.setupMs), unit: 'ms' },
       { metric: `teardownPod, ${what} (median of ${single})`, netlet: median(a.teardownMs), shell: median(b.teardownMs), floor: median(c.teardownMs), unit: 'ms' },
@@ -228,9 +241,9 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
   }
   for (const count of sizes) {
     log(`${count} pods at once: netlet, shell + dnsmasq, kernel floor`);
-    const nl = await onPods(count, 1, (p, d) => netlet(d, p, true));
-    const sh = await onPods(count, 1, (p, d) => shell(d, p, true));
-    const fl = await onPods(count, 1, (p) => floor(p, true));
+    const nl = await onPods(count, 1, (p, d) => netlet(d, p));
+    const sh = await onPods(count, 1, (p, d) => shell(d, p));
+    const fl = await onPods(count, 1, (p) => floor(p));
     rows.push(
       { metric: `${count} setupPods at once, wall`, netlet: nl.setupMs[0]!, shell: sh.setupMs[0]!, floor: fl.setupMs[0]!, unit: 'ms' },
       { metric: `${count} teardownPods at once, wall`, netlet: nl.teardownMs[0]!, shell: sh.teardownMs[0]!, floor: fl.teardownMs[0]!, unit: 'ms' },

@@ -1,7 +1,8 @@
 // netlet's native addon: the few syscalls Node lacks (setns, TUNSETIFF, SO_BINDTODEVICE,
-// SCM_RIGHTS, raw ICMPv6, per-netns sysctls). Context-aware (N-API), holds no event-loop state, so it loads in worker
-// threads. Calls are synchronous but for nftRunAsync and rtnlRequest (libuv pool threads, for
-// the kernel's slow paths); errors are thrown as JS errors with `code` (errno name) and
+// SCM_RIGHTS, raw ICMPv6, per-netns sysctls, posix_spawn). Context-aware (N-API), holds no
+// event-loop state, so it loads in worker threads. Calls are synchronous but for nftRunAsync
+// and rtnlRequest (libuv pool threads, for the kernel's slow paths) and waitExit (a uv_poll on
+// a pidfd); errors are thrown as JS errors with `code` (errno name) and
 // `syscall`, never a crash.
 #include <napi.h>
 #include <nftables/libnftables.h>
@@ -15,6 +16,10 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <uv.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -659,6 +664,151 @@ class Watch6 : public Napi::ObjectWrap<Watch6> {
   Watch6State* state_ = nullptr;
 };
 
+// spawnPiped(file, argv, env, newGroup): starts a program without fork(). libuv's spawn
+// forks, which turns every page of this process copy-on-write: each page written next costs
+// a page fault (measured here: a pod setup's nft apply 8.4 ms after a spawn instead of 1.4).
+// glibc's posix_spawn uses clone(CLONE_VM|CLONE_VFORK): nothing is copied or protected.
+// The child gets pipes on 0, 1 and 2, no other fd of ours, default signal dispositions and
+// an empty mask, and its own process group with newGroup (a timeout kills the group).
+// file is looked up in PATH. Returns { pid, pidfd, stdin, stdout, stderr } (parent ends,
+// close-on-exec); the caller closes them. Exit: waitExit(pidfd).
+Napi::Value SpawnPiped(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsBoolean()) {
+    return ThrowType(env, "spawnPiped(file, argv, env, newGroup) expected");
+  }
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  auto strings = [](Napi::Array a) {
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+    return out;
+  };
+  std::vector<std::string> args = strings(info[1].As<Napi::Array>());
+  std::vector<std::string> envs = strings(info[2].As<Napi::Array>());
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  auto closeAll = [&]() { for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) if (fd >= 0) close(fd); };
+  if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+    int e = errno;
+    closeAll();
+    return ThrowErrno(env, e, "pipe2");
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  if (info[3].As<Napi::Boolean>().Value()) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, file.c_str(), &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  in[0] = out[1] = err[1] = -1;
+  if (rc != 0) {
+    closeAll();
+    return ThrowErrno(env, rc, "posix_spawnp");
+  }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    int e = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    closeAll();
+    return ThrowErrno(env, e, "pidfd_open");
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", Napi::Number::New(env, pid));
+  o.Set("pidfd", Napi::Number::New(env, pidfd));
+  o.Set("stdin", Napi::Number::New(env, in[1]));
+  o.Set("stdout", Napi::Number::New(env, out[0]));
+  o.Set("stderr", Napi::Number::New(env, err[0]));
+  return o;
+}
+
+// waitExit(pidfd): resolves with { code, signal } once the process has exited (a uv_poll on
+// the pidfd, then waitid reaps it); the pidfd is closed.
+struct ExitWait {
+  uv_poll_t poll;
+  napi_env env;
+  napi_deferred deferred;
+  int pidfd;
+};
+
+void ExitWaitClosed(uv_handle_t* h) {
+  auto* w = static_cast<ExitWait*>(h->data);
+  close(w->pidfd);
+  delete w;
+}
+
+void ExitReadable(uv_poll_t* h, int status, int) {
+  auto* w = static_cast<ExitWait*>(h->data);
+  siginfo_t si{};
+  int rc;
+  do rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w->pidfd), &si, WEXITED | WNOHANG);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0 && si.si_pid == 0 && status >= 0) return;  // not yet (spurious readiness)
+  int err = rc < 0 ? errno : 0;
+  uv_poll_stop(&w->poll);
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  if (err) {
+    Napi::Error e = ErrnoError(Napi::Env(env), err, "waitid");
+    napi_reject_deferred(env, w->deferred, e.Value());
+  } else {
+    napi_value result = Napi::Object::New(env);
+    Napi::Object o(env, result);
+    bool signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+    o.Set("code", signaled ? Napi::Env(env).Null() : Napi::Number::New(env, si.si_status));
+    const char* sig = signaled ? sigabbrev_np(si.si_status) : nullptr;
+    o.Set("signal", sig ? Napi::String::New(env, std::string("SIG") + sig) : Napi::Env(env).Null());
+    napi_resolve_deferred(env, w->deferred, result);
+  }
+  napi_close_handle_scope(env, scope);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), ExitWaitClosed);
+}
+
+Napi::Value WaitExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "waitExit(pidfd) expected");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return ThrowType(env, "waitExit: no event loop");
+  auto* w = new ExitWait();
+  w->env = env;
+  w->pidfd = info[0].As<Napi::Number>().Int32Value();
+  int rc = uv_poll_init(loop, &w->poll, w->pidfd);
+  if (rc != 0) {
+    delete w;
+    return ThrowErrno(env, -rc, "uv_poll_init");
+  }
+  w->poll.data = w;
+  napi_value promise;
+  napi_create_promise(env, &w->deferred, &promise);
+  uv_poll_start(&w->poll, UV_READABLE, ExitReadable);
+  return Napi::Value(env, promise);
+}
+
 // sysctlIn(nsFd, name, value?): reads a /proc/sys/net entry as the netns nsFd sees it
 // (the file is opened inside it: /proc/sys/net follows the opener's netns), then writes
 // `value` when given. Returns the value before the write, trimmed.
@@ -705,6 +855,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("send6", Napi::Function::New(env, Send6));
   exports.Set("Watch6", Watch6::Define(env));
   exports.Set("sysctlIn", Napi::Function::New(env, SysctlIn));
+  exports.Set("spawnPiped", Napi::Function::New(env, SpawnPiped));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { RateLimit } from '../dhcp/ratelimit.js';
 import { NetletError } from '../model/errors.js';
+import { spawnNoFork } from '../io/spawn.js';
 
 /** `{ ratePerSecond, burst }` or `false` (no limit). Checked by hand so each bad field is
  *  named (a zod union would only say the whole value matches neither branch). */
@@ -102,5 +103,7 @@ export function cniExecOptions(opts: ResolvedOptions) {
     ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}),
     ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
     ...(c.wrapper ? { wrapper: c.wrapper } : {}),
+    // No fork: a fork would make the whole runtime (DHCP workers included) copy-on-write.
+    spawn: spawnNoFork,
   };
 }

@@ -1,6 +1,7 @@
 // Runs one CNI plugin binary per the spec: CNI_* env, config on stdin, result or
 // error JSON on stdout. A hung plugin is killed (with its process group) after a timeout.
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniPluginError, CniPluginNotFoundError, CniTimeoutError } from './errors.js';
@@ -25,7 +26,24 @@ export interface PluginInvocation {
   timeoutMs?: number;
   /** A command run in front of the plugin, e.g. ['ip', 'netns', 'exec', 'node1'] (tests, node-side netns). */
   wrapper?: readonly string[];
+  /** How to start it; default node's spawn (which forks: the runtime passes src/io/spawn.ts's). */
+  spawn?: PluginSpawn;
 }
+
+/** The part of a started process a plugin run uses (node's ChildProcess has it). */
+export interface PluginProcess {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  on(event: 'close', f: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  on(event: 'error', f: (e: Error) => void): unknown;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+export type PluginSpawn = (cmd: string, args: string[], opts: { env: Record<string, string>; detached: boolean }) => PluginProcess;
+
+const forkSpawn: PluginSpawn = (cmd, args, opts) => spawn(cmd, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: opts.detached });
 
 /** Finds an executable named `type` in the bin dirs (first wins). */
 export async function findPlugin(type: string, binDirs: readonly string[]): Promise<string> {
@@ -65,7 +83,13 @@ export async function invokePlugin(inv: PluginInvocation): Promise<unknown> {
 
   return new Promise<unknown>((resolve, reject) => {
     // detached: own process group, so a timeout kills whatever the plugin started too.
-    const child = spawn(cmd, pre, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let child: PluginProcess;
+    try {
+      child = (inv.spawn ?? forkSpawn)(cmd, pre, { env, detached: true });
+    } catch (e) {
+      reject(fail({ msg: `cannot run ${binary}: ${(e as Error).message}` }));
+      return;
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let settled = false;

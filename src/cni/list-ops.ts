@@ -5,7 +5,7 @@ import type { Dns, InterfacePlan } from '../model/plan.js';
 import type { NetletError } from '../model/errors.js';
 import type { NetworkConfigList, PluginConfig } from './config.js';
 import { CniCacheError, CniDelError, CniRequestError } from './errors.js';
-import { invokePlugin, type CniCommand } from './exec.js';
+import { invokePlugin, type CniCommand, type PluginSpawn } from './exec.js';
 import { DEFAULT_CACHE_DIR, deleteCacheEntry, listCacheEntries, readCacheEntry, writeCacheEntry, type AttachmentKey, type CacheEntry } from './cache.js';
 import { normaliseCniResult } from './result.js';
 import { versionAtLeast } from './version.js';
@@ -28,8 +28,13 @@ export interface ExecOptions {
   cacheDir?: string;
   /** Command run in front of every plugin (e.g. `ip netns exec <node>`), see exec.ts. */
   wrapper?: readonly string[];
+  /** How plugins are started (the runtime passes one that does not fork); default node's spawn. */
+  spawn?: PluginSpawn;
   logger?: CniLogger;
 }
+
+/** What every invocation takes from the options. */
+const execOf = (o: ExecOptions) => ({ binDirs: o.binDirs, timeoutMs: o.timeoutMs, wrapper: o.wrapper, ...(o.spawn ? { spawn: o.spawn } : {}) });
 
 export interface AddResult {
   /** The final result as the last plugin printed it (also cached). */
@@ -78,9 +83,7 @@ function run(list: NetworkConfigList, plugin: PluginConfig, command: CniCommand,
     command,
     config: pluginStdin(list, plugin, extra),
     ...(rt ? { containerId: rt.containerId, netns: rt.netns, ifName: rt.ifName, args: cniArgsString(rt.args) } : {}),
-    binDirs: opts.binDirs,
-    timeoutMs: opts.timeoutMs,
-    wrapper: opts.wrapper,
+    ...execOf(opts),
   });
 }
 
@@ -193,9 +196,7 @@ export async function gcNetworkList(
           type: plugin.type,
           command: 'GC',
           config: { ...pluginStdin(list, plugin), 'cni.dev/valid-attachments': attachments, 'cni.dev/attachments': attachments },
-          binDirs: opts.binDirs,
-          timeoutMs: opts.timeoutMs,
-          wrapper: opts.wrapper,
+          ...execOf(opts),
         });
       } catch (err) {
         failures.push(err as NetletError);
@@ -214,7 +215,7 @@ export async function gcNetworkList(
 export async function statusNetworkList(list: NetworkConfigList, opts: ExecOptions = {}): Promise<{ asked: boolean }> {
   if (!versionAtLeast(list.cniVersion, '1.1.0')) return { asked: false };
   for (const plugin of list.plugins) {
-    await invokePlugin({ type: plugin.type, command: 'STATUS', config: pluginStdin(list, plugin), binDirs: opts.binDirs, timeoutMs: opts.timeoutMs, wrapper: opts.wrapper });
+    await invokePlugin({ type: plugin.type, command: 'STATUS', config: pluginStdin(list, plugin), ...execOf(opts) });
   }
   return { asked: true };
 }

@@ -20,7 +20,12 @@ interface NativeAddon {
   send6(fd: number, data: Uint8Array, address: string, port: number, ifindex: number): number;
   Watch6: new (fd: number, onMessage: OnDatagram6) => { close(): void };
   sysctlIn(nsFd: number, name: string, value?: string): string;
+  spawnPiped(file: string, argv: string[], env: string[], newGroup: boolean): SpawnedFds;
+  waitExit(pidfd: number): Promise<{ code: number | null; signal: string | null }>;
 }
+
+/** A process spawnPiped started: its pid, a pidfd for waitExit, and the parent ends of its stdio pipes. */
+export interface SpawnedFds { pid: number; pidfd: number; stdin: number; stdout: number; stderr: number }
 
 /** "rs": raw ICMPv6 passing Router Solicitations only, joined to ff02::2; "dhcp6": UDP [::]:547 joined to ff02::1:2. */
 export type Socket6Kind = 'rs' | 'dhcp6';
@@ -102,4 +107,8 @@ export const native = {
   nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
   rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),
+  /** posix_spawnp with stdio pipes, no fork (see src/io/spawn.ts); argv includes argv[0]. */
+  spawnPiped: wrap((file: string, argv: string[], env: string[], newGroup: boolean) => addon.spawnPiped(file, argv, env, newGroup)),
+  /** Resolves once the process of pidfd has exited (reaped; pidfd closed). */
+  waitExit: wrapAsync((pidfd: number) => addon.waitExit(pidfd)),
 };
