@@ -524,6 +524,23 @@ Napi::Value Send6(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// Inits a uv_poll for fd on env's loop (data set, not started); on failure throws and
+// returns false, and the caller frees what it made.
+bool PollInit(Napi::Env env, uv_poll_t* poll, int fd, void* data, const char* who) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
+    ThrowType(env, (std::string(who) + ": no event loop").c_str());
+    return false;
+  }
+  int rc = uv_poll_init(loop, poll, fd);
+  if (rc != 0) {
+    ThrowErrno(env, -rc, "uv_poll_init");
+    return false;
+  }
+  poll->data = data;
+  return true;
+}
+
 // Watch6: reads a socket from open6 on the calling thread's libuv loop (uv_poll), so a
 // worker thread serves it without blocking. Each datagram calls back with
 // (data, source, destination, hopLimit, port). close() stops it and closes the fd; a
@@ -629,21 +646,13 @@ class Watch6 : public Napi::ObjectWrap<Watch6> {
       ThrowType(env, "new Watch6(fd, onMessage) expected");
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
-      ThrowType(env, "Watch6: no event loop");
-      return;
-    }
     auto* st = new Watch6State();
     st->env = env;
     st->fd = info[0].As<Napi::Number>().Int32Value();
-    int rc = uv_poll_init(loop, &st->poll, st->fd);
-    if (rc != 0) {
+    if (!PollInit(env, &st->poll, st->fd, st, "Watch6")) {
       delete st;
-      ThrowErrno(env, -rc, "uv_poll_init");
       return;
     }
-    st->poll.data = st;
     napi_create_reference(env, info[1], 1, &st->cb);
     napi_value name;
     napi_create_string_utf8(env, "netlet.Watch6", NAPI_AUTO_LENGTH, &name);
@@ -792,17 +801,13 @@ void ExitReadable(uv_poll_t* h, int status, int) {
 Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "waitExit(pidfd) expected");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return ThrowType(env, "waitExit: no event loop");
   auto* w = new ExitWait();
   w->env = env;
   w->pidfd = info[0].As<Napi::Number>().Int32Value();
-  int rc = uv_poll_init(loop, &w->poll, w->pidfd);
-  if (rc != 0) {
+  if (!PollInit(env, &w->poll, w->pidfd, w, "waitExit")) {
     delete w;
-    return ThrowErrno(env, -rc, "uv_poll_init");
+    return env.Undefined();
   }
-  w->poll.data = w;
   napi_value promise;
   napi_create_promise(env, &w->deferred, &promise);
   uv_poll_start(&w->poll, UV_READABLE, ExitReadable);

@@ -7,14 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { native } from './native.js';
-
 import type { PluginProcess, PluginSpawn } from '../cni/exec.js';
-
-export interface SpawnOptions {
-  env: Record<string, string>;
-  /** Its own process group (so a kill of -pid reaches what it started). */
-  detached?: boolean;
-}
 
 class NoForkChild extends EventEmitter<{ close: [code: number | null, signal: NodeJS.Signals | null]; error: [err: Error] }> implements PluginProcess {
   readonly pid: number;
@@ -22,10 +15,11 @@ class NoForkChild extends EventEmitter<{ close: [code: number | null, signal: No
   readonly stdout: Socket;
   readonly stderr: Socket;
 
-  constructor(cmd: string, args: readonly string[], opts: SpawnOptions) {
+  /** detached: its own process group (so a kill of -pid reaches what it started). */
+  constructor(cmd: string, args: readonly string[], opts: Parameters<PluginSpawn>[2]) {
     super();
     const env = Object.entries(opts.env).map(([k, v]) => `${k}=${v}`);
-    const p = native.spawnPiped(cmd, [cmd, ...args], env, opts.detached ?? false);
+    const p = native.spawnPiped(cmd, [cmd, ...args], env, opts.detached);
     this.pid = p.pid;
     this.stdin = new Socket({ fd: p.stdin, readable: false, writable: true });
     this.stdout = new Socket({ fd: p.stdout, readable: true, writable: false });
