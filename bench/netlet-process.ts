@@ -6,6 +6,7 @@
 // never forks, as in a VM runtime that starts CNI through netlet (src/io/spawn.ts).
 // Requests come over IPC; each reply carries what was measured in this process.
 import { closeSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import pino from 'pino';
 import { createRuntime, type Runtime } from '../src/actors/runtime.js';
 
@@ -14,9 +15,10 @@ export type NetletRequest =
   | { op: 'setup'; pods: { podId: string; netnsPath: string; cniResult: unknown }[] }
   | { op: 'teardown'; podIds: string[] }
   | { op: 'memory'; settle: boolean }
+  | { op: 'youngGen' }
   | { op: 'stop' };
 
-export type NetletReply = { ms?: number; memory?: NodeJS.MemoryUsage; error?: string };
+export type NetletReply = { ms?: number; memory?: NodeJS.MemoryUsage; youngGenMiB?: number; error?: string };
 
 let rt: Runtime | undefined;
 
@@ -63,6 +65,9 @@ async function handle(m: NetletRequest): Promise<NetletReply> {
     case 'memory':
       if (!m.settle) global.gc?.();
       return { memory: m.settle ? await settledMemory() : process.memoryUsage() };
+    case 'youngGen':
+      // V8's new space (both semispaces): grows once a runtime has promoted enough, whatever the pods.
+      return { youngGenMiB: (getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20 };
     case 'stop':
       await rt?.close();
       rt = undefined;

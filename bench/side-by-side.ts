@@ -142,6 +142,28 @@ async function warmNetlet(dir: string, pod: Pod[]): Promise<NetletProcess> {
   return n;
 }
 
+/**
+ * When a fresh runtime's V8 young generation grows (16 → 32 MiB here): pods set up and torn
+ * down one at a time until it has (100 at most; the pods take turns). It grows once enough has
+ * survived its collections in all (V8's rule), so a runtime that has served a few dozen pods
+ * one by one has it grown as much as one after a burst: a runtime's, not a pod's.
+ */
+async function youngGrowth(dir: string, pods: Pod[][]): Promise<{ freshMiB: number; grownMiB: number; atPod: number }> {
+  const n = await warmNetlet(dir, pods[0]!);
+  try {
+    const freshMiB = (await n.ask({ op: 'youngGen' })).youngGenMiB!;
+    for (let k = 0; k < 100; k++) {
+      await n.ask({ op: 'setup', pods: [podOf(pods[k % pods.length]!, `y${k}`)] });
+      await n.ask({ op: 'teardown', podIds: [`y${k}`] });
+      const now = (await n.ask({ op: 'youngGen' })).youngGenMiB!;
+      if (now > freshMiB) return { freshMiB, grownMiB: now, atPod: k + 1 };
+    }
+    return { freshMiB, grownMiB: freshMiB, atPod: Number.NaN };
+  } finally {
+    await n.stop();
+  }
+}
+
 interface Memory { rssKiB: number; burstRssKiB: number; heapKiB: number }
 
 /**
@@ -258,6 +280,7 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
     const nl = await onPods(count, 1, (p, d) => netlet(d, p));
     const sh = await onPods(count, 1, (p, d) => shell(d, p));
     const fl = await onPods(count, 1, (p) => floor(p));
+    const young = count === sizes[0] ? await onPods(count, 1, (p, d) => youngGrowth(d, p)) : undefined;
     rows.push(
       { metric: `${count} setupPods at once, wall`, netlet: nl.setupMs[0]!, shell: sh.setupMs[0]!, floor: fl.setupMs[0]!, unit: 'ms' },
       { metric: `${count} teardownPods at once, wall`, netlet: nl.teardownMs[0]!, shell: sh.teardownMs[0]!, floor: fl.teardownMs[0]!, unit: 'ms' },
@@ -268,6 +291,12 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
       { metric: '  first burst of a fresh runtime (settled)', netlet: nl.first.rssKiB, shell: sh.rssKiB, unit: 'KiB' },
       { metric: '  first burst, right after', netlet: nl.first.burstRssKiB, shell: sh.rssKiB, unit: 'KiB' },
     );
+    if (young) {
+      rows.push(
+        { metric: 'V8 young generation of a fresh runtime', netlet: young.freshMiB, shell: Number.NaN, unit: 'MiB' },
+        { metric: `  after ${young.atPod} pods, one at a time`, netlet: young.grownMiB, shell: Number.NaN, unit: 'MiB' },
+      );
+    }
   }
   return { pods: sizes, rows };
 }

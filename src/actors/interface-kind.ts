@@ -3,10 +3,11 @@
 import { existsSync } from 'node:fs';
 import { NetletError } from '../model/errors.js';
 import type { InterfacePlan } from '../model/plan.js';
-import type { Rtnl } from '../io/rtnl.js';
+import type { LinkInfo, Rtnl } from '../io/rtnl.js';
 
-export async function interfaceKind(rt: Rtnl, iface: InterfacePlan, sysfsRoot: string): Promise<'veth' | 'sriov'> {
-  const link = await rt.link(iface.name);
+/** `links`: a dump just taken, looked up instead of asking the kernel again. */
+export async function interfaceKind(rt: Rtnl, iface: InterfacePlan, sysfsRoot: string, links?: LinkInfo[]): Promise<'veth' | 'sriov'> {
+  const link = links ? links.find((l) => l.name === iface.name) : await rt.link(iface.name);
   let kind: 'veth' | 'sriov';
   if (iface.pciID) kind = 'sriov';
   else if (!link) throw new NetletError('INTERFACE_MISSING', `CNI reported ${iface.name} but the pod netns has no such link`);

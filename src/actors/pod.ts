@@ -12,12 +12,12 @@ import { podPhase, podSupervisorMachine, type AttachRequest, type ChildSpec, typ
 import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
-import { Rtnl } from '../io/rtnl.js';
+import { Rtnl, type LinkInfo } from '../io/rtnl.js';
 import { closeAsync, openTapFds, vethKernelIo } from '../io/veth.js';
 import { readSpoofCounters } from '../io/nft.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
 import { SpoofLogLimiter } from './spoof-log.js';
-import { dumpRoutes } from '../io/routes.js';
+import { dumpRoutes, type RouteDump } from '../io/routes.js';
 import { routeOrder } from '../model/kernel-route.js';
 import type { StateStore } from '../io/state-store.js';
 import { bindPod, podLogic } from './pod-logic.js';
@@ -79,6 +79,8 @@ export class Pod {
   private lasting: { of: ResolvedPod; text: string } | undefined;
   /** Per TAP, the fds plumb opened when it made it: the next network() hands them out. */
   private readonly tapFds = new Map<string, number[]>();
+  /** The dumps resolve took, for the first capture (until then nothing touches the netns). */
+  private resolvedDump: { links: LinkInfo[]; routes: RouteDump } | undefined;
 
   constructor(private readonly deps: PodDeps, readonly request: PodRequest, resume?: PodRecord) {
     this.podId = request.podId;
@@ -119,8 +121,9 @@ export class Pod {
   async setup(): Promise<void> {
     this.actor.send({ type: 'SETUP' });
     const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(topState(x.value)), { timeout: Infinity });
-    // At rest: no journal fd held for the pod's lifetime.
+    // At rest: no journal fd held for the pod's lifetime, no dump kept (an SR-IOV pod's is not taken).
     this.deps.store.release(this.podId);
+    this.resolvedDump = undefined;
     if (s.value === 'ready') return;
     const e = s.context.error ?? { code: 'SETUP_FAILED', message: 'setup failed', step: '?' };
     if (s.value === 'rollbackFailed') {
@@ -219,6 +222,12 @@ export class Pod {
 
   // ---- effects ----
 
+  private takeResolvedDump(): { links: LinkInfo[]; routes: RouteDump } | undefined {
+    const d = this.resolvedDump;
+    this.resolvedDump = undefined;
+    return d;
+  }
+
   private keepTapFds(tap: string, fds: number[]): void {
     this.dropTapFds(tap);
     this.tapFds.set(tap, fds);
@@ -284,14 +293,17 @@ export class Pod {
     }
     try {
       const children: ChildSpec[] = [];
+      const links = await rt.links();
       for (const [i, iface] of interfaces.entries()) {
-        const kind = await interfaceKind(rt, iface, opts.sysfsRoot);
+        const kind = await interfaceKind(rt, iface, opts.sysfsRoot, links);
         children.push(kind === 'veth' ? this.vethChild(iface, i) : this.sriovChild(iface));
       }
       const podDns: Dns = r.dns ? { nameservers: r.dns.nameservers, search: r.dns.search ?? [], options: r.dns.options ?? [] } : dns;
       const plan: PodNetworkPlan = { podId: r.podId, interfaces, dns: podDns, ...(r.hostname ? { hostname: r.hostname } : {}) };
       // Before any interface is touched: each restore puts its routes back in this order.
-      const order = routeOrder((await dumpRoutes(rt)).routes);
+      const routes = await dumpRoutes(rt, links);
+      const order = routeOrder(routes.routes);
+      this.resolvedDump = { links, routes };
       return { plan, children, cniAdded, ...(Object.keys(order).length ? { routeOrder: order } : {}), forwarding6: readForwarding(rt.netns.fd) };
     } catch (e) {
       if (cniAdded) await this.releaseCni({ plan: { podId: r.podId, interfaces, dns }, children: [], cniAdded }).catch(() => undefined);
@@ -381,6 +393,7 @@ export class Pod {
       vethKernelIo(this.rtnl(), {
         vnetHdr: this.deps.opts.tap.vnetHdr, antiSpoofing: this.deps.opts.antiSpoofing, forwarding6: () => this.context.resolved?.forwarding6,
         keepTapFds: (tap, fds) => this.keepTapFds(tap, fds),
+        resolvedDump: () => this.takeResolvedDump(),
         ...(baseline ? { baseline: () => this.context.resolved?.routeOrder ?? {} } : {}),
       });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>

@@ -9,7 +9,7 @@ import {
   RT_TABLE_MAIN, RTPROT_KERNEL, RTPROT_RA, routeDevs, routeId, routeOrder, routeOrderFor, routeUses,
   type KernelAddress, type KernelRoute, type LegacyRoute, type RouteOrder,
 } from '../model/kernel-route.js';
-import { addKernelRoute, delKernelRoute, dumpRoutes, reorderRoutes } from './routes.js';
+import { addKernelRoute, delKernelRoute, dumpRoutes, reorderRoutes, type RouteDump } from './routes.js';
 import type { LinkInfo, Rtnl } from './rtnl.js';
 
 export interface IfaceState {
@@ -26,9 +26,10 @@ const viaGateway = (r: KernelRoute): boolean => !!r.gateway || !!r.nexthops?.len
 
 /**
  * Takes what teardown needs of `link`; `links` is a dump just taken (the route dump reuses
- * it); `baseline` is the netns's route order before any interface was touched.
+ * it); `baseline` is the netns's route order before any interface was touched; `routes`, a
+ * route dump taken with `links` (else one is taken now).
  */
-export async function captureIface(rt: Rtnl, link: LinkInfo, links: LinkInfo[], baseline?: RouteOrder): Promise<IfaceState> {
+export async function captureIface(rt: Rtnl, link: LinkInfo, links: LinkInfo[], baseline?: RouteOrder, routes?: RouteDump): Promise<IfaceState> {
   const ifName = link.name;
   const addrs = await rt.addresses(link.index);
   const flags = (f: string[]) => (f.length ? { flags: f } : {});
@@ -37,7 +38,7 @@ export async function captureIface(rt: Rtnl, link: LinkInfo, links: LinkInfo[], 
     // Autoconfigured (not permanent) addresses are the kernel's: they expire on their own.
     ...addrs.filter((a) => a.family === 6 && a.scope !== SCOPE_LINK && a.permanent).map((a) => ({ address: `${a.address}/${a.prefixLength}`, ...flags(a.flags) })),
   ];
-  const dump = await dumpRoutes(rt, links);
+  const dump = routes ?? (await dumpRoutes(rt, links));
   const mine = dump.routes.filter((r) => routeUses(r, ifName));
   return {
     addresses,

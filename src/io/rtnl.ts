@@ -163,6 +163,12 @@ function sysErr(op: string, e: unknown, details?: Record<string, unknown>): SysE
   return new SysError(errno, `rtnetlink ${op}`, `${op}: ${errno}${details ? ` ${JSON.stringify(details)}` : ''}`, details);
 }
 
+function macBytes(mac: string, op: string): Buffer {
+  const m = normaliseMac(mac);
+  if (!m) throw new SysError('EINVAL', `rtnetlink ${op}`, `not a MAC address: ${mac}`);
+  return macToBytes(m);
+}
+
 export class Rtnl {
   private constructor(
     readonly netns: NetnsHandle,
@@ -283,7 +289,7 @@ export class Rtnl {
   }
 
   /** Creates a bridge. ageingSeconds 0 makes it flood every frame (works with any CNI plugin). */
-  async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number; group?: number } = {}): Promise<void> {
+  async createBridge(name: string, opts: { mtu?: number; ageingSeconds?: number; forwardDelay?: number; group?: number; mac?: string } = {}): Promise<void> {
     const data = Buffer.concat([
       attr(IFLA_BR_AGEING_TIME, u32(Math.round((opts.ageingSeconds ?? 300) * 100))),
       attr(IFLA_BR_FORWARD_DELAY, u32(Math.round((opts.forwardDelay ?? 0) * 100))),
@@ -292,6 +298,7 @@ export class Rtnl {
     const attrs: LinkAttrs = { ifname: name, linkinfo };
     if (opts.mtu) attrs.mtu = opts.mtu;
     if (opts.group) attrs.group = opts.group;
+    if (opts.mac) attrs.address = macBytes(opts.mac, 'newLink(bridge)');
     await this.call('newLink(bridge)', { name }, () => this.sock.newLink({}, attrs, { ...this.sendOpts, flags: NEW }));
   }
 
@@ -306,9 +313,21 @@ export class Rtnl {
     await this.setLink('setMtu', index, {}, { mtu });
   }
   async setMac(index: number, mac: string): Promise<void> {
-    const m = normaliseMac(mac);
-    if (!m) throw new SysError('EINVAL', 'rtnetlink setMac', `not a MAC address: ${mac}`);
-    await this.setLink('setMac', index, {}, { address: macToBytes(m) });
+    await this.setLink('setMac', index, {}, { address: macBytes(mac, 'setMac') });
+  }
+  /**
+   * Several of a link's settings in one request (what is undefined stays): the kernel applies
+   * the MAC, MTU, group and master first and the up flag last, as separate requests in that order would.
+   */
+  async configure(index: number, c: { mac?: string; mtu?: number; group?: number; master?: number; up?: boolean }): Promise<void> {
+    const attrs: LinkAttrs = {};
+    if (c.mac !== undefined) attrs.address = macBytes(c.mac, 'setLink');
+    if (c.mtu !== undefined) attrs.mtu = c.mtu;
+    if (c.group !== undefined) attrs.group = c.group;
+    if (c.master !== undefined) attrs.master = c.master;
+    const data: Partial<Link> = c.up === undefined ? {} : { change: { up: true }, flags: c.up ? { up: true } : {} };
+    if (Object.keys(attrs).length === 0 && c.up === undefined) return;
+    await this.setLink('setLink', index, data, attrs);
   }
   async setName(index: number, name: string): Promise<void> {
     await this.setLink('setName', index, {}, { ifname: name });

@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { ignoreErrno, isErrno, NetletError } from '../model/errors.js';
 import type { VethIo, VethRecord, VethSettings } from '../machines/veth-contract.js';
 import type { RouteOrder } from '../model/kernel-route.js';
+import type { RouteDump } from './routes.js';
 import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
 import { bytesToMac, familyOf } from '../model/ip.js';
 import { applyIsolation, removeIsolation } from './nft.js';
 import { prepareBridge6, readForwarding, restoreForwarding, routeIpv6ViaBridge, vmIpv6 } from './ipv6-route.js';
 import type { AntiSpoof } from './nft-rules.js';
-import type { Rtnl } from './rtnl.js';
+import type { LinkInfo, Rtnl } from './rtnl.js';
 
 /** A random locally administered unicast MAC. */
 export function randomLocalMac(): string {
@@ -36,6 +37,11 @@ export interface VethKernelOptions {
   forwarding6?: () => string | undefined;
   /** Takes the fds of a TAP plumb made (the VM's first fds); without it they are closed. */
   keepTapFds?: (tap: string, fds: number[]) => void;
+  /**
+   * The link and route dumps the pod's plan was resolved from, taken once (undefined after):
+   * nothing has touched the netns since, so the first capture needs no dumps of its own.
+   */
+  resolvedDump?: () => { links: LinkInfo[]; routes: RouteDump } | undefined;
 }
 
 /** Who the VM may speak as: its MAC and CNI's addresses (an old record: vmAddress alone). */
@@ -47,11 +53,12 @@ export function antiSpoofOf(s: VethSettings): AntiSpoof {
 export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernelIo {
   return {
     async capture({ ifName }) {
-      // One link dump for the veth, lo and the route dump.
-      const links = await rt.links();
+      // One link dump for the veth, lo and the route dump (or the plan's, still true).
+      const given = opts.resolvedDump?.();
+      const links = given?.links ?? (await rt.links());
       const l = rt.named(ifName, links);
       const loUp = links.find((x) => x.name === 'lo')?.up ?? false;
-      const state = await captureIface(rt, l, links, opts.baseline?.());
+      const state = await captureIface(rt, l, links, opts.baseline?.(), given?.routes);
       const forwarding6 = opts.forwarding6?.() ?? readForwarding(rt.netns.fd);
       return { ifName, mac: l.mac, mtu: l.mtu, up: l.up, loUp, ...state, forwarding6 } satisfies VethRecord;
     },
@@ -71,7 +78,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       // A link of another kind under our name is someone else's: refuse, never adopt it.
       if (br && br.kind !== 'bridge') throw nameConflict(s.bridge, br.kind, 'bridge');
       if (tap && tap.kind !== 'tun') throw nameConflict(s.tap, tap.kind, 'tun');
-      if (!br) await ignoreErrno(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
+      if (!br) await ignoreErrno(rt.createBridge(s.bridge, { mtu: record.mtu, ageingSeconds: 0, mac: s.bridgeMac, ...(s.linkGroup ? { group: s.linkGroup } : {}) }), 'EEXIST');
       if (!tap) {
         const fds = native.openTap(rt.netns.fd, s.tap, { persist: true, vnetHdr: opts.vnetHdr ?? true, queues: s.queues });
         // Kept for the VM rather than closed and opened again: closing a TAP's last fd waits
@@ -85,17 +92,17 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
         tap = rt.named(s.tap, links);
         veth = rt.named(record.ifName, links);
       }
-      // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
-      if (br.mac !== s.bridgeMac) await rt.setMac(br.index, s.bridgeMac);
-      if (br.mtu !== record.mtu) await rt.setMtu(br.index, record.mtu);
+      // Before any of them comes up: no IPv6 on the TAP; the bridge's set for the VM's IPv6.
       disableIpv6(rt.netns.fd, s.tap);
-      if (tap.mtu !== record.mtu) await rt.setMtu(tap.index, record.mtu);
-      if (s.linkGroup) for (const l of [br, tap]) if (l.group !== s.linkGroup) await rt.setGroup(l.index, s.linkGroup);
       const ipv6 = vmIpv6(s).length > 0;
       if (ipv6) prepareBridge6(rt.netns.fd, s.bridge);
-      if (veth.master !== br.index) await rt.setMaster(veth.index, br.index);
-      if (tap.master !== br.index) await rt.setMaster(tap.index, br.index);
-      for (const l of [br, tap, veth]) if (!l.up) await rt.setUp(l.index);
+      // One request a link, only what differs (a bridge made just now has it all but up).
+      // A fixed MAC: otherwise the bridge takes its ports' lowest and changes with them.
+      const want = <T>(now: T, goal: T | undefined): T | undefined => (goal !== undefined && now !== goal ? goal : undefined);
+      const up = (l: LinkInfo): true | undefined => (l.up ? undefined : true);
+      await rt.configure(br.index, { mac: want(br.mac, s.bridgeMac), mtu: want(br.mtu, record.mtu), group: want(br.group, s.linkGroup || undefined), up: up(br) });
+      await rt.configure(veth.index, { master: want(veth.master, br.index), up: up(veth) });
+      await rt.configure(tap.index, { mtu: want(tap.mtu, record.mtu), group: want(tap.group, s.linkGroup || undefined), master: want(tap.master, br.index), up: up(tap) });
       const lo = found('lo');
       if (lo && !lo.up) await rt.setUp(lo.index);
       await ignoreErrno(rt.addAddress(br.index, `${s.bridgeAddress}/32`), 'EEXIST');

@@ -38,7 +38,7 @@ function failing(io: VethIo, method: keyof VethIo, when: 'before' | 'after', fai
   return { io: wrapped, calls: () => n };
 }
 
-const MUTATING = new Set(['createBridge', 'setUp', 'setMtu', 'setMac', 'setMaster', 'setGroup', 'deleteLink', 'deleteGroup', 'addAddress', 'delAddress', 'addRoute', 'delRoute', 'newRouteMessage', 'delRouteMessage', 'addNeighbour']);
+const MUTATING = new Set(['createBridge', 'configure', 'setUp', 'setMtu', 'setMac', 'setMaster', 'setGroup', 'deleteLink', 'deleteGroup', 'addAddress', 'delAddress', 'addRoute', 'delRoute', 'newRouteMessage', 'delRouteMessage', 'addNeighbour']);
 
 /**
  * The rtnetlink wrapper with its k-th mutating call (counted while armed) failing with
