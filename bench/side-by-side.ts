@@ -195,7 +195,8 @@ async function netlet(dir: string, pods: Pod[][]): Promise<Timings & { first: Me
 
 /**
  * Pods one at a time, the three in turn (netlet's k-th, the shell's, the floor's, then k+1):
- * the machine's slow minutes fall on all three alike.
+ * the machine's slow minutes fall on all three alike. Who goes first turns with k: a link
+ * deletion's RCU grace periods take longer or shorter after what ran just before.
  */
 async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<[Timings, Timings, Timings]> {
   const [pn, ps, pf] = n;
@@ -208,15 +209,22 @@ async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<
     into.push(performance.now() - t0);
   };
   try {
+    const inTurn = async (k: number, steps: (() => Promise<void>)[]): Promise<void> => {
+      for (let j = 0; j < steps.length; j++) await steps[(j + k) % steps.length]!();
+    };
     for (const k of pn.keys()) {
-      out[0].setupMs.push((await nl.ask({ op: 'setup', pods: [podOf(pn[k]!, `p${k}`)] })).ms!);
-      await time(out[1].setupMs, () => run('bash', ['-e'], scripts[k]!.setup));
-      await time(out[2].setupMs, () => batch(pf[k]!, kernelSetup));
+      await inTurn(k, [
+        async () => void out[0].setupMs.push((await nl.ask({ op: 'setup', pods: [podOf(pn[k]!, `p${k}`)] })).ms!),
+        () => time(out[1].setupMs, () => run('bash', ['-e'], scripts[k]!.setup)),
+        () => time(out[2].setupMs, () => batch(pf[k]!, kernelSetup)),
+      ]);
     }
     for (const k of pn.keys()) {
-      out[0].teardownMs.push((await nl.ask({ op: 'teardown', podIds: [`p${k}`] })).ms!);
-      await time(out[1].teardownMs, () => run('bash', ['-e'], scripts[k]!.teardown));
-      await time(out[2].teardownMs, () => batch(pf[k]!, kernelTeardown));
+      await inTurn(k, [
+        async () => void out[0].teardownMs.push((await nl.ask({ op: 'teardown', podIds: [`p${k}`] })).ms!),
+        () => time(out[1].teardownMs, () => run('bash', ['-e'], scripts[k]!.teardown)),
+        () => time(out[2].teardownMs, () => batch(pf[k]!, kernelTeardown)),
+      ]);
     }
     return out;
   } finally {
