@@ -6,14 +6,14 @@ import type { Logger } from 'pino';
 import { addNetworks, applyDefaultRoutePolicy, delNetworks, mergeDns, normaliseCniResult } from '../cni/index.js';
 import { renderCloudInit } from '../cloudinit/index.js';
 import { NetletError } from '../model/errors.js';
-import { bridgeAddressFor, bridgeMacFor, interfaceNames } from '../model/names.js';
+import { bridgeAddressFor, bridgeMacFor, interfaceNames, podLinkGroup } from '../model/names.js';
 import type { Dns, InterfacePlan, PodNetworkPlan } from '../model/plan.js';
 import { podPhase, podSupervisorMachine, type AttachRequest, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
 import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl, type LinkInfo } from '../io/rtnl.js';
-import { closeAsync, openTapFds, vethKernelIo } from '../io/veth.js';
+import { closeAsync, openTapFds, unplumbPod, vethKernelIo } from '../io/veth.js';
 import { readSpoofCounters } from '../io/nft.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
 import { SpoofLogLimiter } from './spoof-log.js';
@@ -79,6 +79,8 @@ export class Pod {
   private lasting: { of: ResolvedPod; text: string } | undefined;
   /** Per TAP, the fds plumb opened when it made it: the next network() hands them out. */
   private readonly tapFds = new Map<string, number[]>();
+  /** The pod-wide deletion of this teardown or rollback, shared by its interfaces' unplumbs. */
+  private podUnplumb: Promise<boolean> | undefined;
   /** The dumps resolve took, for the first capture (until then nothing touches the netns). */
   private resolvedDump: { links: LinkInfo[]; routes: RouteDump } | undefined;
 
@@ -119,6 +121,7 @@ export class Pod {
    * incomplete rollback (phase rollbackFailed) the pod and its record stay for teardownPod.
    */
   async setup(): Promise<void> {
+    this.podUnplumb = undefined;
     this.actor.send({ type: 'SETUP' });
     const s = await waitFor(this.actor, (x) => ['ready', 'failed', 'gone', 'rollbackFailed'].includes(topState(x.value)), { timeout: Infinity });
     // At rest: no journal fd held for the pod's lifetime, no dump kept (an SR-IOV pod's is not taken).
@@ -146,6 +149,8 @@ export class Pod {
 
   /** Tears down to gone; rejects if an interface could not be restored (TEARDOWN retries). */
   async teardown(): Promise<void> {
+    // A retry after an incomplete teardown looks at the links again.
+    this.podUnplumb = undefined;
     this.actor.send({ type: 'TEARDOWN' });
     const s = await waitFor(this.actor, (x) => ['gone', 'failed', 'teardownFailed'].includes(topState(x.value)), { timeout: Infinity });
     if (s.value === 'teardownFailed') {
@@ -221,6 +226,30 @@ export class Pod {
   }
 
   // ---- effects ----
+
+  /**
+   * The pod tears down or rolls back all its interfaces (not one detached or a failed attach),
+   * and none of them is still in a setup step: from here on no link of the pod is made again.
+   */
+  private wholePodUndone(): boolean {
+    const top = topState(this.actor.getSnapshot().value);
+    if (top !== 'tearingDown' && top !== 'rollingBack') return false;
+    const kids = this.childContexts();
+    return this.vethChildren().every((ch) => !kids[ch.id] || UNDOING.has(topState(kids[ch.id]!.value)));
+  }
+
+  /** The pod's veth interfaces, one being attached included. */
+  private vethChildren(): ChildSpec[] {
+    const c = this.context.resolved;
+    return [...(c?.children ?? []), ...(c?.change?.child ? [c.change.child] : [])].filter((ch) => ch.kind === 'veth');
+  }
+
+  /** Deletes the links of all the pod's veth interfaces in one request (io/veth.ts unplumbPod). */
+  private async unplumbAll(): Promise<boolean> {
+    const sets = this.vethChildren().map((ch) => (ch.input as VethInput).settings);
+    for (const s of sets) this.dropTapFds(s.tap);
+    return unplumbPod(this.rtnl(), sets);
+  }
 
   private takeResolvedDump(): { links: LinkInfo[]; routes: RouteDump } | undefined {
     const d = this.resolvedDump;
@@ -317,6 +346,8 @@ export class Pod {
       // Every CNI address: the sources anti-spoofing lets through from the VM.
       vmAddresses: iface.ips.map((ip) => ip.address),
       ...interfaceNames(iface.name),
+      // The pod's group, not the interface's: the pod's teardown deletes all its links at once.
+      linkGroup: podLinkGroup(this.podId),
       bridgeAddress: bridgeAddressFor(index),
       bridgeMac: bridgeMacFor(this.podId, iface.name),
       vmMac: iface.mac!,
@@ -407,7 +438,13 @@ export class Pod {
       unisolate: async (r) => (this.netnsGone() ? undefined : kernel().unisolate(r)),
       unplumb: async (r) => {
         this.dropTapFds(r.settings.tap);
-        return this.netnsGone() ? undefined : kernel().unplumb(r);
+        if (this.netnsGone()) return;
+        // The whole pod undone: the first unplumb deletes every interface's links in one go
+        // and the others wait for it; else (or for records without the pod's group) each its own.
+        // The supervisor tells all interfaces at once: by the next turn of the loop each has heard.
+        await new Promise((res) => setImmediate(res));
+        if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
+        await kernel().unplumb(r);
       },
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
       startDhcp: async ({ settings }) => {
@@ -644,6 +681,8 @@ export class Pod {
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** A state value's top-level state (hot-plug states are nested). */
+/** Interface machine states that make no link again (undo chains, their ends, a failure). */
+const UNDOING = new Set(['tearingDown', 'rollingBack', 'restored', 'failed', 'teardownFailed']);
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
 const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');

@@ -10,6 +10,7 @@ import type { RouteDump } from './routes.js';
 import { captureIface, restoreIface, stripIface } from './iface-state.js';
 import { native } from './native.js';
 import { bytesToMac, familyOf } from '../model/ip.js';
+import { interfaceNames } from '../model/names.js';
 import { applyIsolation, removeIsolation } from './nft.js';
 import { prepareBridge6, readForwarding, restoreForwarding, routeIpv6ViaBridge, vmIpv6 } from './ipv6-route.js';
 import type { AntiSpoof } from './nft-rules.js';
@@ -127,17 +128,27 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       await removeIsolation(rt.netns.fd, s.table);
     },
 
-    async unplumb({ settings: s }) {
-      // Only what netlet makes under these names: a foreign link of another kind stays.
+    async unplumb({ settings: s, ifName }) {
       // Teardown's requests go from pool threads: other pods' deletions hold the rtnl lock.
       const r = rt.offLoop;
       const links = await r.links();
-      const ours = links.filter((l) => (l.name === s.tap && l.kind === 'tun') || (l.name === s.bridge && l.kind === 'bridge'));
-      const group = s.linkGroup ? links.filter((l) => l.group === s.linkGroup) : [];
-      // Both in one call when the group holds exactly ours: one RCU grace period, not two.
-      if (ours.length > 0 && group.length === ours.length && ours.every((l) => l.group === s.linkGroup)) {
-        await ignoreErrno(r.deleteGroup(s.linkGroup!), 'ENODEV');
-        return;
+      const ours = ownLinks(links, [s]);
+      if (ours.length === 0) return;
+      // Both in one call (one set of RCU grace periods, not two): in their group when it holds
+      // exactly ours; when it is the pod's and holds other interfaces' links too, in this
+      // interface's own group (when that is free) once ours are moved there.
+      if (s.linkGroup && ours.every((l) => l.group === s.linkGroup)) {
+        if (holdsOnly(links, s.linkGroup, ours)) {
+          await ignoreErrno(r.deleteGroup(s.linkGroup), 'ENODEV');
+          return;
+        }
+        const own = interfaceNames(ifName).linkGroup;
+        if (own !== s.linkGroup && holdsOnly(links, own, [])) {
+          // Gone meanwhile (another interface's unplumb of the whole pod): nothing to move.
+          for (const l of ours) await ignoreErrno(r.setGroup(l.index, own), 'ENODEV');
+          await ignoreErrno(r.deleteGroup(own), 'ENODEV');
+          return;
+        }
       }
       for (const l of ours) await ignoreErrno(r.deleteLink(l.index), 'ENODEV');
     },
@@ -165,6 +176,34 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       await restoreIface(r, record.ifName, record, links);
     },
   };
+}
+
+/** The bridges and TAPs netlet makes under these interfaces' names: a foreign link of another kind stays. */
+const ownLinks = (links: LinkInfo[], sets: Pick<VethSettings, 'bridge' | 'tap'>[]): LinkInfo[] =>
+  links.filter((l) => sets.some((s) => (l.name === s.tap && l.kind === 'tun') || (l.name === s.bridge && l.kind === 'bridge')));
+
+/** True when exactly `links` (none: no link at all) are in `group`. */
+const holdsOnly = (all: LinkInfo[], group: number, links: LinkInfo[]): boolean => {
+  const members = all.filter((l) => l.group === group);
+  return members.length === links.length && links.every((l) => members.includes(l));
+};
+
+/**
+ * Deletes the bridges and TAPs of all these interfaces (a whole pod's) in one RTM_DELLINK
+ * when they share one link group that holds nothing else: one set of RCU grace periods for
+ * the pod instead of one per interface (~35 ms each here). False when they do not (records
+ * from before the pod's group): then each interface's unplumb deletes its own.
+ */
+export async function unplumbPod(rt: Rtnl, sets: VethSettings[]): Promise<boolean> {
+  const group = sets[0]?.linkGroup;
+  if (!group || sets.some((s) => s.linkGroup !== group)) return false;
+  const r = rt.offLoop;
+  const links = await r.links();
+  const ours = ownLinks(links, sets);
+  if (ours.length === 0) return true;
+  if (!holdsOnly(links, group, ours)) return false;
+  await ignoreErrno(r.deleteGroup(group), 'ENODEV');
+  return true;
 }
 
 /**

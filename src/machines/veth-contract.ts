@@ -36,7 +36,8 @@ export interface VethSettings {
   tap: string;
   /** nftables bridge table holding this interface's DHCP isolation rules. */
   table: string;
-  /** Link group of bridge and TAP, deleted together (records before it have none). */
+  /** Link group of bridge and TAP, deleted together: the pod's (records before 2026-12-03: the
+   *  interface's own; older ones none). */
   linkGroup?: number;
   /** The bridge's internal address (DHCP server id), without prefix. */
   bridgeAddress: string;

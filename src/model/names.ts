@@ -30,6 +30,16 @@ export function interfaceNames(ifName: string): InterfaceNames {
   return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}`, linkGroup };
 }
 
+/**
+ * The link group a pod's bridges and TAPs are made in (0x6e6d____ from the pod id): the pod's
+ * teardown deletes them all in one RTM_DELLINK, one set of RCU grace periods for the pod. An
+ * interface undone alone (detach, a failed attach) first moves its two links to its own group.
+ */
+export function podLinkGroup(podId: string): number {
+  const h = createHash('sha256').update(podId).digest();
+  return (0x6e6d0000 | ((h[0] ?? 0) << 8) | (h[1] ?? 0)) >>> 0;
+}
+
 /** The bridge's internal address for the interface at `index` (the DHCP server id). */
 export const bridgeAddressFor = (index: number, base = '169.254.253'): string => `${base}.${(index % 254) + 1}`;
 

@@ -13,6 +13,7 @@ import { vethPair, type Netns } from '../support/netns.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { RuntimeRig } from '../support/runtime-rig.js';
 import { assertNetnsRestored, settledNetnsView, type NetnsView } from '../support/netns-view.js';
+import { deletions } from './veth-rig.js';
 
 const silent = pino({ level: 'silent' });
 const closeFds = (n: PodNetwork | undefined): void => n?.interfaces.forEach((i) => i.kind === 'tap' && i.fds.forEach((fd) => closeSync(fd)));
@@ -117,8 +118,10 @@ void test('setupPod with two CNI networks → ready; repeated setupPod: same net
       t.diagnostic(`fds: first ${firstFds.join(',')}, again ${taps(again).flatMap((i) => i.fds).join(',')}, getNetwork ${taps(viaGet).flatMap((i) => i.fds).join(',')}`);
 
       t0 = performance.now();
-      await rt.teardownPod('p1');
+      // Both interfaces' bridges and TAPs are in the pod's link group: one deletion for all four.
+      const { calls } = await deletions(() => rt.teardownPod('p1'));
       const teardownMs = performance.now() - t0;
+      assert.deepEqual(calls, ['deleteGroup'], 'one link deletion for the whole pod');
       await rt.teardownPod('p1');
       await rt.teardownPod('never-seen');
       assert.equal(rt.getPod('p1'), undefined);

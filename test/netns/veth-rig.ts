@@ -266,3 +266,23 @@ export const hasTable = (pod: Netns, table: string): boolean =>
   spawnSync('ip', ['netns', 'exec', pod.name, 'nft', 'list', 'table', 'bridge', table], { stdio: 'ignore' }).status === 0;
 
 export { sh };
+
+type Deleter = (this: Rtnl, ...a: unknown[]) => Promise<void>;
+
+/** The link deletions sent through any Rtnl while `fn` runs, by method. */
+export async function deletions<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
+  const calls: string[] = [];
+  const proto = Rtnl.prototype as unknown as Record<'deleteGroup' | 'deleteLink', Deleter>;
+  const orig = { deleteGroup: proto.deleteGroup, deleteLink: proto.deleteLink };
+  for (const k of ['deleteGroup', 'deleteLink'] as const) {
+    proto[k] = function (this: Rtnl, ...a: unknown[]) {
+      calls.push(k);
+      return orig[k].apply(this, a);
+    };
+  }
+  try {
+    return { result: await fn(), calls };
+  } finally {
+    Object.assign(proto, orig);
+  }
+}
