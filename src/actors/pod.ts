@@ -441,7 +441,7 @@ export class Pod {
         if (this.netnsGone()) return;
         // The whole pod undone: the first unplumb deletes every interface's links in one go
         // and the others wait for it; else (or for records without the pod's group) each its own.
-        // The supervisor tells all interfaces at once: by the next turn of the loop each has heard.
+        // The supervisor tells all interfaces in one action: by the loop's next turn each has heard.
         await new Promise((res) => setImmediate(res));
         if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
         await kernel().unplumb(r);
@@ -680,9 +680,10 @@ export class Pod {
 
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** A state value's top-level state (hot-plug states are nested). */
 /** Interface machine states that make no link again (undo chains, their ends, a failure). */
 const UNDOING = new Set(['tearingDown', 'rollingBack', 'restored', 'failed', 'teardownFailed']);
+
+/** A state value's top-level state (hot-plug states are nested). */
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
 const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');

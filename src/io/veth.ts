@@ -134,7 +134,7 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       const links = await r.links();
       const ours = ownLinks(links, [s]);
       if (ours.length === 0) return;
-      // Both in one call (one set of RCU grace periods, not two): in their group when it holds
+      // Both in one call (one kernel batch, not two): in their group when it holds
       // exactly ours; when it is the pod's and holds other interfaces' links too, in this
       // interface's own group (when that is free) once ours are moved there.
       if (s.linkGroup && ours.every((l) => l.group === s.linkGroup)) {
