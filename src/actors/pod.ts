@@ -442,8 +442,10 @@ export class Pod {
         // The whole pod undone: the first unplumb deletes every interface's links in one go
         // and the others wait for it; else (or for records without the pod's group) each its own.
         // The supervisor tells all interfaces in one action: by the loop's next turn each has heard.
-        await new Promise((res) => setImmediate(res));
-        if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
+        if (this.vethChildren().length > 1) {
+          await new Promise((res) => setImmediate(res));
+          if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
+        }
         await kernel().unplumb(r);
       },
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),

@@ -12,7 +12,6 @@ export interface MetricsSource {
   stats(): RuntimeStats;
 }
 
-
 /** Every phase a pod reports, so absent ones show as 0 rather than vanishing. */
 export const POD_PHASES = ['settingUp', 'ready', 'degraded', 'rollingBack', 'tearingDown', 'teardownFailed', 'failed', 'gone'];
 

@@ -132,23 +132,17 @@ export function vethKernelIo(rt: Rtnl, opts: VethKernelOptions = {}): VethKernel
       // Teardown's requests go from pool threads: other pods' deletions hold the rtnl lock.
       const r = rt.offLoop;
       const links = await r.links();
+      // Both in one call (one kernel batch, not two): in their group when it holds exactly
+      // ours; when it is the pod's and holds other interfaces' links too, in this interface's
+      // own group (when that is free) once ours are moved there.
+      if (await deleteAsGroup(r, links, [s])) return;
       const ours = ownLinks(links, [s]);
-      if (ours.length === 0) return;
-      // Both in one call (one kernel batch, not two): in their group when it holds
-      // exactly ours; when it is the pod's and holds other interfaces' links too, in this
-      // interface's own group (when that is free) once ours are moved there.
-      if (s.linkGroup && ours.every((l) => l.group === s.linkGroup)) {
-        if (holdsOnly(links, s.linkGroup, ours)) {
-          await ignoreErrno(r.deleteGroup(s.linkGroup), 'ENODEV');
-          return;
-        }
-        const own = interfaceNames(ifName).linkGroup;
-        if (own !== s.linkGroup && holdsOnly(links, own, [])) {
-          // Gone meanwhile (another interface's unplumb of the whole pod): nothing to move.
-          for (const l of ours) await ignoreErrno(r.setGroup(l.index, own), 'ENODEV');
-          await ignoreErrno(r.deleteGroup(own), 'ENODEV');
-          return;
-        }
+      const own = interfaceNames(ifName).linkGroup;
+      if (s.linkGroup && own !== s.linkGroup && ours.every((l) => l.group === s.linkGroup) && holdsOnly(links, own, [])) {
+        // Gone meanwhile (another interface's unplumb of the whole pod): nothing to move.
+        for (const l of ours) await ignoreErrno(r.setGroup(l.index, own), 'ENODEV');
+        await ignoreErrno(r.deleteGroup(own), 'ENODEV');
+        return;
       }
       for (const l of ours) await ignoreErrno(r.deleteLink(l.index), 'ENODEV');
     },
@@ -195,13 +189,16 @@ const holdsOnly = (all: LinkInfo[], group: number, links: LinkInfo[]): boolean =
  * from before the pod's group, a foreign link in it): then each interface's unplumb deletes its own.
  */
 export async function unplumbPod(rt: Rtnl, sets: VethSettings[]): Promise<boolean> {
-  const group = sets[0]?.linkGroup;
-  if (!group || sets.some((s) => s.linkGroup !== group)) return false;
   const r = rt.offLoop;
-  const links = await r.links();
+  return deleteAsGroup(r, await r.links(), sets);
+}
+
+/** With `links` a dump just taken: the sets' links deleted in one request when they share a group holding exactly them (true; also when none is left). */
+async function deleteAsGroup(r: Rtnl, links: LinkInfo[], sets: VethSettings[]): Promise<boolean> {
+  const group = sets[0]?.linkGroup;
   const ours = ownLinks(links, sets);
   if (ours.length === 0) return true;
-  if (!holdsOnly(links, group, ours)) return false;
+  if (!group || sets.some((s) => s.linkGroup !== group) || !holdsOnly(links, group, ours)) return false;
   await ignoreErrno(r.deleteGroup(group), 'ENODEV');
   return true;
 }

@@ -1,5 +1,5 @@
 // A latency histogram kept as counts per bucket: a runtime that lives for months keeps a dozen
-// numbers, not one per pod it ever set up (the soak benchmark's heap grew by one per cycle).
+// numbers, not one per setup and teardown it ever ran.
 // Prometheus's cumulative buckets are rendered from it (src/debug/metrics.ts).
 
 /** Upper bounds in seconds, Prometheus's `le`. */

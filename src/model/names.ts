@@ -26,8 +26,7 @@ export interface InterfaceNames {
 /** Names for interface `ifName`; a name too long for IFNAMSIZ is replaced by a hash of it. */
 export function interfaceNames(ifName: string): InterfaceNames {
   const id = short(ifName, MAX - 3);
-  const h = createHash('sha256').update(ifName).digest();
-  const linkGroup = (0x6e6c0000 | ((h[0] ?? 0) << 8) | (h[1] ?? 0)) >>> 0;
+  const linkGroup = groupOf(0x6e6c0000, ifName);
   return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}`, linkGroup };
 }
 
@@ -37,9 +36,12 @@ export function interfaceNames(ifName: string): InterfaceNames {
  * 107–111 → 85–87 ms). An interface undone alone (detach, a failed attach) first moves its two
  * links to its own group.
  */
-export function podLinkGroup(podId: string): number {
-  const h = createHash('sha256').update(podId).digest();
-  return (0x6e6d0000 | ((h[0] ?? 0) << 8) | (h[1] ?? 0)) >>> 0;
+export const podLinkGroup = (podId: string): number => groupOf(0x6e6d0000, podId);
+
+/** A link group: `base` (netlet's 16 high bits) and 16 bits of sha256(`of`). */
+function groupOf(base: number, of: string): number {
+  const h = createHash('sha256').update(of).digest();
+  return (base | ((h[0] ?? 0) << 8) | (h[1] ?? 0)) >>> 0;
 }
 
 /** The bridge's internal address for the interface at `index` (the DHCP server id). */
