@@ -1,9 +1,9 @@
 // netlet's native addon: the few syscalls Node lacks (setns, TUNSETIFF, SO_BINDTODEVICE,
 // SCM_RIGHTS, raw ICMPv6, per-netns sysctls, posix_spawn). Context-aware (N-API), holds no
 // event-loop state, so it loads in worker threads. Calls are synchronous but for nftRunAsync
-// and rtnlRequest (libuv pool threads, for the kernel's slow paths) and waitExit (a uv_poll on
-// a pidfd); errors are thrown as JS errors with `code` (errno name) and
-// `syscall`, never a crash.
+// (threads of its own) and rtnlRequest (libuv pool threads), for the kernel's slow paths,
+// and waitExit (a uv_poll on a pidfd); errors are thrown as JS errors with `code` (errno
+// name) and `syscall`, never a crash.
 #include <napi.h>
 #include <nftables/libnftables.h>
 
@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -335,33 +337,83 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   return NftResult(env, o);
 }
 
-// nftRunAsync: the same on a libuv pool thread. Deleting a table waits for an RCU grace
-// period (10-50 ms under load); on the main thread that stalled every other pod.
-class NftWorker : public Napi::AsyncWorker {
- public:
-  NftWorker(Napi::Env env, int nsFd, std::string text)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), nsFd_(nsFd), text_(std::move(text)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { outcome_ = RunNft(nsFd_, text_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (outcome_.err) deferred_.Reject(ErrnoError(env, outcome_.err, outcome_.where).Value());
-    else deferred_.Resolve(NftResult(env, outcome_));
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  int nsFd_;
-  std::string text_;
-  NftOutcome outcome_;
+// nftRunAsync: the same on one of a few long-lived threads of its own, not the libuv pool.
+// Closing an nftables netlink socket flushes nf_tables' destroy work while any table anywhere
+// awaits its RCU grace period (nft_rcv_nl_event): 15-20 ms a script during other pods'
+// teardowns. On the pool those waits queued behind the pool's link deletions (30-40 ms each,
+// one at a time under the rtnl lock) and ran last: 50 teardowns at once ended ~260 ms after
+// their last link deletion. Kept threads, not one per call: a thread's exit queues RCU
+// callbacks that lengthen the link deletion running beside it (one teardown: +6 ms).
+struct NftJob {
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction done;
+  int nsFd;
+  std::string text;
+  NftOutcome outcome;
 };
+
+constexpr size_t kNftThreads = 4;
+// Plain pthread objects, never destroyed: a static std::condition_variable's destructor
+// waits at process exit for the threads parked on it, forever.
+pthread_mutex_t nftMu = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t nftCv = PTHREAD_COND_INITIALIZER;
+std::deque<NftJob*>* nftQueue = new std::deque<NftJob*>();
+size_t nftThreads = 0, nftIdle = 0;
+
+void DeliverNft(Napi::Env env, Napi::Function, NftJob* j) {
+  if (j->outcome.err) j->deferred.Reject(ErrnoError(env, j->outcome.err, j->outcome.where).Value());
+  else j->deferred.Resolve(NftResult(env, j->outcome));
+  delete j;
+}
+
+void* NftThread(void*) {
+  for (;;) {
+    pthread_mutex_lock(&nftMu);
+    nftIdle++;
+    while (nftQueue->empty()) pthread_cond_wait(&nftCv, &nftMu);
+    nftIdle--;
+    NftJob* job = nftQueue->front();
+    nftQueue->pop_front();
+    pthread_mutex_unlock(&nftMu);
+    job->outcome = RunNft(job->nsFd, job->text);
+    Napi::ThreadSafeFunction done = job->done;
+    done.BlockingCall(job, DeliverNft);
+    done.Release();
+  }
+  return nullptr;
+}
 
 Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) return ThrowType(env, "nftRunAsync(nsFd, text) expected");
-  auto* w = new NftWorker(env, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
+  auto* job = new NftJob{Napi::Promise::Deferred::New(env), {}, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(), {}};
+  Napi::Promise p = job->deferred.Promise();
+  // Holds the event loop open until the result is delivered, as a pool job would.
+  job->done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "nftRunAsync", 0, 1);
+  pthread_mutex_lock(&nftMu);
+  nftQueue->push_back(job);
+  if (nftQueue->size() > nftIdle && nftThreads < kNftThreads) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    // libnftables' parser and netlink buffers fit well within 1 MiB (the default is 8 MiB of address space).
+    pthread_attr_setstacksize(&attr, 1 << 20);
+    pthread_t t;
+    int err = pthread_create(&t, &attr, NftThread, nullptr);
+    pthread_attr_destroy(&attr);
+    if (!err) nftThreads++;
+    else if (nftThreads == 0) {
+      // No thread to run it: fail this call (a later one tries again).
+      nftQueue->pop_back();
+      pthread_mutex_unlock(&nftMu);
+      job->done.Release();
+      job->deferred.Reject(ErrnoError(env, err, "pthread_create").Value());
+      delete job;
+      return p;
+    }
+  }
+  pthread_cond_signal(&nftCv);
+  pthread_mutex_unlock(&nftMu);
   return p;
 }
 

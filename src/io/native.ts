@@ -103,7 +103,7 @@ export const native = {
   watch6: wrap((fd: number, onMessage: OnDatagram6) => new addon.Watch6(fd, onMessage)),
   /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
   sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
-  /** nftRun on a libuv pool thread: for scripts that wait on the kernel (a table delete). */
+  /** nftRun on a thread of its own (not the libuv pool): for scripts that wait on the kernel (a table delete). */
   nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
   rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { closeSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,7 +84,7 @@ void test('errors carry errno names and the syscall', () => {
   ns.close();
 });
 
-void test('nftRunAsync runs nft in the target netns off the main thread; the thread pool comes home; errors are SysErrors', async () => {
+void test('nftRunAsync runs nft in the target netns off the main thread; the libuv pool comes home; errors are SysErrors', async () => {
   const pod = topo.ns('nfta');
   const ns = NetnsHandle.open(pod.path);
   try {
@@ -111,6 +111,38 @@ void test('nftRunAsync runs nft in the target netns off the main thread; the thr
     const onPool = await Promise.all(Array.from({ length: 16 }, () => readFile('/proc/thread-self/net/dev', 'utf8')));
     assert.deepEqual(onPool.map(names), onPool.map(() => home));
   } finally {
+    ns.close();
+  }
+});
+
+void test('nftRunAsync runs on threads of its own: it completes while every libuv pool thread is blocked, and many at once all land', async () => {
+  const pod = topo.ns('nftp');
+  const ns = NetnsHandle.open(pod.path);
+  const dir = mkdtempSync(join(tmpdir(), 'nftp-'));
+  // Each read of a FIFO with no writer blocks one pool thread in open(): more reads than the pool has threads.
+  const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) + 2 }, (_, i) => join(dir, `f${i}`));
+  for (const f of fifos) assert.equal(spawnSync('mkfifo', [f]).status, 0);
+  const reads = fifos.map((f) => readFile(f, 'utf8'));
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const within = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> => Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
+    // Tables added and deleted, more at once than the addon has threads: each its own outcome.
+    const names = Array.from({ length: 10 }, (_, i) => `nftp_t${i}`);
+    const added = await within(Promise.all(names.map((n) => native.nftRunAsync(ns.fd, `add table bridge ${n}`))), 10_000);
+    assert.notEqual(added, 'timeout', 'nft waited for the blocked libuv pool');
+    assert.ok((added as { ok: boolean }[]).every((r) => r.ok));
+    const listed = pod.exec('nft', ['list', 'tables']);
+    for (const n of names) assert.match(listed, new RegExp(`table bridge ${n}\\b`));
+    const deleted = await within(Promise.all(names.map((n, i) => native.nftRunAsync(ns.fd, i % 2 ? `delete table bridge ${n}` : `delete table bridge ${n}_absent`))), 10_000);
+    assert.notEqual(deleted, 'timeout');
+    assert.deepEqual((deleted as { ok: boolean }[]).map((r) => r.ok), names.map((_, i) => i % 2 === 1));
+    const left = pod.exec('nft', ['list', 'tables']);
+    names.forEach((n, i) => (i % 2 ? assert.doesNotMatch(left, new RegExp(`${n}\\b`)) : assert.match(left, new RegExp(`${n}\\b`))));
+  } finally {
+    // Writers release the blocked reads (open for writing succeeds now that readers wait).
+    for (const f of fifos) closeSync(openSync(f, 'w'));
+    assert.deepEqual(await Promise.all(reads), fifos.map(() => ''));
+    rmSync(dir, { recursive: true, force: true });
     ns.close();
   }
 });
