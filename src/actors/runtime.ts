@@ -166,7 +166,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   // Supervision: lost TAPs/bridges are re-plumbed, a lost veth fails the interface.
-  const monitor = opts.monitorIntervalMs > 0 ? setInterval(() => void checkPods(), opts.monitorIntervalMs) : undefined;
+  // A tick still running (its link dumps wait behind other pods' deletions) skips the next.
+  let checking = false;
+  const monitor = opts.monitorIntervalMs > 0 ? setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void checkPods().finally(() => (checking = false));
+  }, opts.monitorIntervalMs) : undefined;
   monitor?.unref();
   async function checkPods(): Promise<void> {
     for (const pod of pods.values()) {
@@ -179,13 +185,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         }
         const names = await pod.linkNames();
         if (!names) continue;
-        const states = new Map(pod.status().interfaces.map((i) => [i.name, i.state]));
+        const states = new Map(pod.status(false).interfaces.map((i) => [i.name, i.state]));
         for (const l of pod.vethLinks()) {
           if (states.get(l.iface) !== 'ready') continue;
           if (!names.has(l.iface)) pod.notify(l.iface, { type: 'VETH_LOST' });
           else if (!names.has(l.tap) || !names.has(l.bridge)) pod.notify(l.iface, { type: 'LINK_LOST', link: names.has(l.tap) ? l.bridge : l.tap });
         }
-        pod.watchSpoofing();
+        await pod.watchSpoofing();
       } catch (e) {
         pod.log.warn({ err: (e as Error).message }, 'pod check failed');
       }

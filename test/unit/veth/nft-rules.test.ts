@@ -99,13 +99,18 @@ void test('parseSpoofCounters reads `nft list counters` output; none of ours: un
 });
 
 void test('the dropping log line: at most one per interface per minute, with what was dropped since the last', () => {
-  const l = new SpoofLogLimiter(60_000);
+  const l = new SpoofLogLimiter(60_000, 10_000);
   const zero = Object.fromEntries(SPOOF_REASONS.map((r) => [r, 0])) as Record<(typeof SPOOF_REASONS)[number], number>;
   assert.equal(l.due('eth0', 0, zero), undefined, 'nothing dropped: no line');
   assert.deepEqual(l.due('eth0', 1000, { ...zero, mac: 5 }), { mac: 5 });
+  assert.equal(l.wantsRead('eth0', 30_000), false, 'within the minute of a line: no need to read counters');
+  assert.equal(l.wantsRead('eth2', 30_000), true, 'never read: read');
+  assert.equal(l.wantsRead('eth2', 35_000), false, 'read 5 s ago: not yet');
+  assert.equal(l.wantsRead('eth2', 40_000), true, 'read 10 s ago: again');
   assert.equal(l.due('eth0', 30_000, { ...zero, mac: 5000 }), undefined, 'within the minute: quiet');
   assert.deepEqual(l.due('eth1', 30_000, { ...zero, ra: 1 }), { ra: 1 }, 'per interface');
   assert.deepEqual(l.due('eth0', 61_000, { ...zero, mac: 5000, arp: 2 }), { mac: 4995, arp: 2 });
+  assert.equal(l.wantsRead('eth0', 121_000), true, 'a minute after the line: read again');
   assert.equal(l.due('eth0', 200_000, { ...zero, mac: 5000, arp: 2 }), undefined, 'no new drops: no line');
   assert.deepEqual(l.due('eth0', 300_000, { ...zero, mac: 1 }), { mac: 1 }, 'counters recreated: counted from zero');
 });
