@@ -11,14 +11,15 @@ import pino from 'pino';
 import { createRuntime, type Runtime } from '../src/actors/runtime.js';
 
 export type NetletRequest =
-  | { op: 'start'; stateDir: string; runDir: string }
+  | { op: 'start'; stateDir: string; runDir: string; monitor?: boolean }
   | { op: 'setup'; pods: { podId: string; netnsPath: string; cniResult: unknown }[] }
   | { op: 'teardown'; podIds: string[] }
   | { op: 'memory'; settle: boolean }
   | { op: 'youngGen' }
+  | { op: 'cpu'; ms: number }
   | { op: 'stop' };
 
-export type NetletReply = { ms?: number; memory?: NodeJS.MemoryUsage; youngGenMiB?: number; error?: string };
+export type NetletReply = { ms?: number; memory?: NodeJS.MemoryUsage; youngGenMiB?: number; cpuPct?: number; error?: string };
 
 let rt: Runtime | undefined;
 
@@ -47,7 +48,8 @@ async function settledMemory(): Promise<NodeJS.MemoryUsage> {
 async function handle(m: NetletRequest): Promise<NetletReply> {
   switch (m.op) {
     case 'start':
-      rt = await createRuntime({ stateDir: m.stateDir, runDir: m.runDir, debugSocket: false, monitorIntervalMs: 0, logger: pino({ level: 'error' }) });
+      // The monitor off unless asked for (then at its default): the timings are netlet's work alone.
+      rt = await createRuntime({ stateDir: m.stateDir, runDir: m.runDir, debugSocket: false, ...(m.monitor ? {} : { monitorIntervalMs: 0 }), logger: pino({ level: 'error' }) });
       return {};
     case 'setup': {
       // One pod: its setup timed alone; several: all at once, one wall time.
@@ -68,6 +70,13 @@ async function handle(m: NetletRequest): Promise<NetletReply> {
     case 'youngGen':
       // V8's new space (both semispaces): grows once a runtime has promoted enough, whatever the pods.
       return { youngGenMiB: (getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20 };
+    case 'cpu': {
+      // The whole process (every thread) over m.ms of rest: % of one core.
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, m.ms));
+      const c = process.cpuUsage(c0);
+      return { cpuPct: ((c.user + c.system) / 1000 / m.ms) * 100 };
+    }
     case 'stop':
       await rt?.close();
       rt = undefined;

@@ -11,7 +11,9 @@
 // closed outside the timing, as the others open none). netlet runs in a process of its own
 // (bench/netlet-process.ts). Memory per pod: the runtime's RSS growth once V8 has settled
 // (and right after the burst), its JS heap part, against dnsmasq's RSS; for a runtime's
-// first burst and its second. Every variant gets fresh pods; making them is not timed.
+// first burst and its second. CPU at rest: N ready pods for 6 s, a runtime with its monitor
+// at the default (2 s) against the dnsmasq processes. Every variant gets fresh pods; making
+// them is not timed.
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -239,13 +241,42 @@ async function atOnce(fns: (() => Promise<unknown>)[]): Promise<number[]> {
   return [performance.now() - t0];
 }
 
-async function shell(dir: string, pods: Pod[][]): Promise<Timings & { rssKiB: number }> {
+async function shell(dir: string, pods: Pod[][]): Promise<Timings & { rssKiB: number; restCpuPct: number }> {
   const scripts = pods.map((ifs) => shellScripts(dir, ifs));
   const setupMs = await atOnce(scripts.map((s) => () => run('bash', ['-e'], s.setup)));
-  let rss = 0;
-  for (const ifs of pods) for (const p of ifs) rss += rssKiB(readFileSync(join(dir, `${p.ns}-${p.i}.pid`), 'utf8').trim());
+  const pids = pods.flatMap((ifs) => ifs.map((p) => readFileSync(join(dir, `${p.ns}-${p.i}.pid`), 'utf8').trim()));
+  const rss = pids.reduce((a, pid) => a + rssKiB(pid), 0);
+  const ticks = (): number => pids.reduce((a, pid) => a + cpuTicks(pid), 0);
+  const t0 = ticks();
+  await sleep(REST_MS);
+  const restCpuPct = ((ticks() - t0) * 10 / REST_MS) * 100;
   const teardownMs = await atOnce(scripts.map((s) => () => run('bash', ['-e'], s.teardown)));
-  return { setupMs, teardownMs, rssKiB: rss / pods.length };
+  return { setupMs, teardownMs, rssKiB: rss / pods.length, restCpuPct };
+}
+
+/** How long the ready pods are left at rest to read CPU use (netlet: three monitor ticks). */
+const REST_MS = 6000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** utime + stime of a process, in clock ticks (10 ms here: USER_HZ 100). */
+const cpuTicks = (pid: string): number => {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
+/** The runtime as a node runs it, its monitor at the default: CPU at rest with the pods ready. */
+async function atRest(dir: string, pods: Pod[][]): Promise<number> {
+  const n = new NetletProcess();
+  try {
+    await n.ask({ op: 'start', stateDir: join(dir, 'state'), runDir: join(dir, 'run'), monitor: true });
+    await n.ask({ op: 'setup', pods: pods.map((ifs, k) => podOf(ifs, `r${k}`)) });
+    await sleep(2000);
+    const { cpuPct } = await n.ask({ op: 'cpu', ms: REST_MS });
+    await n.ask({ op: 'teardown', podIds: pods.map((_, k) => `r${k}`) });
+    return cpuPct!;
+  } finally {
+    await n.stop();
+  }
 }
 
 async function floor(pods: Pod[][]): Promise<Timings> {
@@ -288,6 +319,7 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
     const nl = await onPods(count, 1, (p, d) => netlet(d, p));
     const sh = await onPods(count, 1, (p, d) => shell(d, p));
     const fl = await onPods(count, 1, (p) => floor(p));
+    const rest = await onPods(count, 1, (p, d) => atRest(d, p));
     const young = count === sizes[0] ? await onPods(count, 1, (p, d) => youngGrowth(d, p)) : undefined;
     rows.push(
       { metric: `${count} setupPods at once, wall`, netlet: nl.setupMs[0]!, shell: sh.setupMs[0]!, floor: fl.setupMs[0]!, unit: 'ms' },
@@ -298,6 +330,7 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
       // V8 grows its young generation for a fresh runtime's first burst and gives it back once idle, or not.
       { metric: '  first burst of a fresh runtime (settled)', netlet: nl.first.rssKiB, shell: sh.rssKiB, unit: 'KiB' },
       { metric: '  first burst, right after', netlet: nl.first.burstRssKiB, shell: sh.rssKiB, unit: 'KiB' },
+      { metric: `CPU at rest, ${count} ready pods (monitor on)`, netlet: rest, shell: sh.restCpuPct, unit: '%' },
     );
     if (young) {
       rows.push(
@@ -311,7 +344,7 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
 
 export function printSideBySide(r: SideBySideResult, print: (s: string) => void): void {
   const f = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
-  const ratio = (a: number, b: number | undefined): string => (b === undefined || Number.isNaN(b) || Number.isNaN(a) ? '—' : `${(a / b).toFixed(2)}×`);
+  const ratio = (a: number, b: number | undefined): string => (b === undefined || !(b > 0) || Number.isNaN(a) ? '—' : `${(a / b).toFixed(2)}×`);
   print(`  ${'metric'.padEnd(48)} ${'netlet'.padStart(9)} ${'shell+dnsmasq'.padStart(14)} ${'floor'.padStart(9)} ${'n/shell'.padStart(8)} ${'n/floor'.padStart(8)}`);
   for (const row of r.rows) {
     print(`  ${row.metric.padEnd(48)} ${`${f(row.netlet)} ${row.unit}`.padStart(9)} ${`${f(row.shell)} ${row.unit}`.padStart(14)} ${(row.floor === undefined ? '—' : `${f(row.floor)} ${row.unit}`).padStart(9)} ${ratio(row.netlet, row.shell).padStart(8)} ${ratio(row.netlet, row.floor).padStart(8)}`);
