@@ -14,6 +14,11 @@ import type { PodEventRecord, PodInterface, PodNetwork, PodStatus } from './type
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
 import { histogram, observe, type Histogram } from '../model/histogram.js';
 
+export interface StatusOptions {
+  /** Read each ready veth interface's anti-spoofing counters (default true). */
+  counters?: boolean;
+}
+
 export interface Runtime {
   setupPod(req: SetupRequest): Promise<PodNetwork>;
   teardownPod(podId: string): Promise<void>;
@@ -25,8 +30,9 @@ export interface Runtime {
   attachInterface(podId: string, req: AttachInterfaceRequest): Promise<PodInterface>;
   /** Removes one interface (DHCP stopped, veth restored or VF returned, CNI DEL if netlet ran ADD). Idempotent. */
   detachInterface(podId: string, ifName: string): Promise<void>;
-  getPod(podId: string): PodStatus | undefined;
-  listPods(): PodStatus[];
+  /** `counters: false`: without the anti-spoofing counters (each ready veth's is an nft read, ~0.3 ms). */
+  getPod(podId: string, opts?: StatusOptions): PodStatus | undefined;
+  listPods(opts?: StatusOptions): PodStatus[];
   /** Recent state transitions of a pod (bounded). */
   podEvents(podId: string): PodEventRecord[] | undefined;
   /** The pod's network again (fresh TAP fds), if it is ready. */
@@ -276,8 +282,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         pod.log.info({ iface: ifName, ms: Math.round(performance.now() - t0) }, `${ifName} detached`);
       });
     },
-    getPod: (podId) => pods.get(podId)?.status(),
-    listPods: () => [...pods.values()].map((p) => p.status()),
+    getPod: (podId, o) => pods.get(podId)?.status(o?.counters),
+    listPods: (o) => [...pods.values()].map((p) => p.status(o?.counters)),
     podEvents: (podId) => pods.get(podId)?.recentEvents(),
     getNetwork: (podId) => {
       const p = pods.get(podId);

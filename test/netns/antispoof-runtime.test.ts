@@ -65,6 +65,7 @@ void test('spoofed frames into the TAP: drops per reason in getPod and /metrics,
       for (let i = 0; i < 2; i++) writeSync(tap.fd, frame(tap.mac, '10.91.0.250'));
       writeSync(tap.fd, frame(tap.mac, ip)); // legitimate
       const dropped = rt.getPod('as-1')!.interfaces[0]!.antiSpoofing!.dropped!;
+      assert.deepEqual(rt.getPod('as-1', { counters: false })!.interfaces[0]!.antiSpoofing, { enabled: true }, 'counters: false reads none');
       assert.deepEqual({ mac: dropped.mac, ipv4: dropped.ipv4 }, { mac: 3, ipv4: 2 });
       const metrics = renderMetrics({ listPods: () => rt.listPods(), stats: () => rt.stats() });
       assert.ok(metrics.includes('netlet_antispoof_dropped_total{pod="as-1",interface="eth0",reason="mac"} 3'), metrics);

@@ -166,6 +166,22 @@ void test('debug socket: every endpoint, permissions, bad clients, concurrency',
     assert.deepEqual(replies.map((r) => r.status), Array(50).fill(200));
   });
 
+  await t.test('/v1/health counts pods without reading anti-spoofing counters (an nft read per interface)', async () => {
+    const seen: unknown[] = [];
+    const spy = { ...rt!, listPods: (o?: { counters?: boolean }) => (seen.push(o), rt!.listPods(o)) };
+    const path = join(rig.runDir, 'spy.sock');
+    const s = await startDebugServer(spy, path);
+    try {
+      const r = await httpJson(path, '/v1/health');
+      assert.equal(r.json.pods, 1);
+      assert.deepEqual(seen, [{ counters: false }]);
+      await httpJson(path, '/v1/pods');
+      assert.deepEqual(seen, [{ counters: false }, undefined], '/v1/pods reads them');
+    } finally {
+      await s.close();
+    }
+  });
+
   await t.test('a second server refuses a live socket; a stale one is replaced; a non-socket is kept', async () => {
     await assert.rejects(startDebugServer(rt!, sock), (e: { code?: string }) => e.code === 'SOCKET_IN_USE');
     assert.equal((await http(sock, '/v1/health')).status, 200, 'the first server still serves');

@@ -93,7 +93,7 @@ export const daemon: Command = {
       throw new CliError(`netlet daemon: ${(e as Error).message}`, EXIT.ERROR);
     }
     const stats = rt.stats();
-    log.info({ debugSocket: debugPath ?? null, controlSocket: controlPath ?? null, pods: rt.listPods().length, adopted: stats.adopted, rolledBack: stats.rolledBack }, 'netlet daemon ready');
+    log.info({ debugSocket: debugPath ?? null, controlSocket: controlPath ?? null, pods: rt.listPods({ counters: false }).length, adopted: stats.adopted, rolledBack: stats.rolledBack }, 'netlet daemon ready');
 
     return new Promise<number>((resolve) => {
       let stopping = false;
