@@ -13,6 +13,7 @@ import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl, type LinkInfo } from '../io/rtnl.js';
+import { NetnsHandle } from '../io/netns.js';
 import { closeAsync, openTapFds, unplumbPod, vethKernelIo } from '../io/veth.js';
 import { readSpoofCounters, readSpoofCountersAsync } from '../io/nft.js';
 import type { SpoofCounters } from '../io/nft-rules.js';
@@ -645,6 +646,36 @@ export class Pod {
     };
   }
 
+  /** status() with the anti-spoofing counters read off the main thread, every interface's at once. */
+  async readStatus(): Promise<PodStatus> {
+    const st = this.status(false);
+    if (!this.deps.opts.antiSpoofing) return st;
+    await Promise.all(st.interfaces.map(async (i) => {
+      if (i.kind !== 'tap' || !i.state.startsWith('ready')) return;
+      const dropped = await this.readDrops(i.name);
+      if (dropped) i.antiSpoofing = { enabled: true, dropped };
+    }));
+    return st;
+  }
+
+  /**
+   * A veth interface's anti-spoofing counters, read on an nft thread through a netns fd of the
+   * read's own: a teardown may close the pod's meanwhile, and its number be reused.
+   */
+  private async readDrops(iface: string): Promise<SpoofCounters | undefined> {
+    const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
+    if (!c || this.netnsGone()) return undefined;
+    let ns: NetnsHandle | undefined;
+    try {
+      ns = NetnsHandle.open(this.request.netnsPath);
+      return await readSpoofCountersAsync(ns.fd, (c.input as VethInput).settings.table);
+    } catch {
+      return undefined;
+    } finally {
+      ns?.close();
+    }
+  }
+
   /** Frames anti-spoofing dropped on a veth interface, per reason; undefined without its table. */
   spoofDrops(iface: string): SpoofCounters | undefined {
     const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
@@ -664,12 +695,10 @@ export class Pod {
   async watchSpoofing(now = Date.now()): Promise<void> {
     if (!this.deps.opts.antiSpoofing) return;
     for (const i of this.status(false).interfaces) {
-      if (i.kind !== 'tap' || !i.state.startsWith('ready') || this.netnsGone() || !this.spoofLog.wantsRead(i.name, now)) continue;
-      // A teardown may have begun during an earlier read: its netns fd is not ours to reopen.
+      if (i.kind !== 'tap' || !i.state.startsWith('ready') || !this.spoofLog.wantsRead(i.name, now)) continue;
+      // A teardown may have begun during an earlier read: no warning for a pod going away.
       if (this.phase !== 'ready' && this.phase !== 'degraded') return;
-      const c = this.context.resolved?.children.find((x) => x.id === i.name);
-      if (!c) continue;
-      const dropped = await readSpoofCountersAsync(this.rtnl().netns.fd, (c.input as VethInput).settings.table).catch(() => undefined);
+      const dropped = await this.readDrops(i.name);
       const delta = dropped && this.spoofLog.due(i.name, now, dropped);
       if (!delta) continue;
       const n = Object.values(delta).reduce((a, b) => a + b, 0);

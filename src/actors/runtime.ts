@@ -33,6 +33,10 @@ export interface Runtime {
   /** `counters: false`: without the anti-spoofing counters (each ready veth's is an nft read, ~0.3 ms). */
   getPod(podId: string, opts?: StatusOptions): PodStatus | undefined;
   listPods(opts?: StatusOptions): PodStatus[];
+  /** getPod with the anti-spoofing counters read off the event loop (the debug socket's). */
+  readPod(podId: string): Promise<PodStatus | undefined>;
+  /** listPods with the anti-spoofing counters read off the event loop, all pods' at once. */
+  readPods(): Promise<PodStatus[]>;
   /** Recent state transitions of a pod (bounded). */
   podEvents(podId: string): PodEventRecord[] | undefined;
   /** The pod's network again (fresh TAP fds), if it is ready. */
@@ -284,6 +288,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     getPod: (podId, o) => pods.get(podId)?.status(o?.counters),
     listPods: (o) => [...pods.values()].map((p) => p.status(o?.counters)),
+    readPod: async (podId) => pods.get(podId)?.readStatus(),
+    readPods: () => Promise.all([...pods.values()].map((p) => p.readStatus())),
     podEvents: (podId) => pods.get(podId)?.recentEvents(),
     getNetwork: (podId) => {
       const p = pods.get(podId);

@@ -22,7 +22,7 @@ export interface SocketServer {
 }
 
 /** What the debug server reads from a runtime (a Runtime has all of it). */
-export type DebugSource = Pick<Runtime, 'listPods' | 'getPod' | 'podEvents' | 'stats' | 'logger'> & {
+export type DebugSource = Pick<Runtime, 'listPods' | 'getPod' | 'readPods' | 'readPod' | 'podEvents' | 'stats' | 'logger'> & {
   cloudInit(podId: string): CloudInitNetwork | undefined;
 };
 
@@ -36,7 +36,9 @@ export function cloudInitText(ci: CloudInitNetwork, format: string): { text: str
   return undefined;
 }
 
-function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): void {
+// Pod statuses with anti-spoofing counters come from readPod(s): an nft read per interface
+// (~0.3 ms) off the event loop, not on it (a scrape of 250 pods held it ~100 ms).
+async function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t = parseTarget(req);
   if (!t) return sendJson(res, 400, { error: 'the request path cannot be decoded', path: req.url ?? '' });
   const notFound = (what = 'no such endpoint'): void => sendJson(res, 404, { error: what, path: t.path });
@@ -48,7 +50,10 @@ function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): void
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendJson(res, 405, { error: `${req.method} is not allowed: the debug socket is read-only`, path: t.path }, { allow: 'GET, HEAD' });
   }
-  if (a === 'metrics') return sendText(res, 200, renderMetrics(rt), 'text/plain; version=0.0.4; charset=utf-8');
+  if (a === 'metrics') {
+    const pods = await rt.readPods();
+    return sendText(res, 200, renderMetrics({ listPods: () => pods, stats: () => rt.stats() }), 'text/plain; version=0.0.4; charset=utf-8');
+  }
   if (b === 'health') {
     if (c) return notFound();
     // A liveness probe's path: no nft read per interface.
@@ -66,10 +71,13 @@ function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): void
     return sendJson(res, 200, m);
   }
   // /v1/pods...
-  if (!c) return sendJson(res, 200, { pods: rt.listPods() });
-  const status = rt.getPod(c);
+  if (!c) return sendJson(res, 200, { pods: await rt.readPods() });
+  const status = rt.getPod(c, { counters: false });
   if (!status) return sendJson(res, 404, { error: `no pod '${c}'`, path: t.path, podId: c });
-  if (!d) return sendJson(res, 200, status);
+  if (!d) {
+    const full = await rt.readPod(c);
+    return full ? sendJson(res, 200, full) : sendJson(res, 404, { error: `no pod '${c}'`, path: t.path, podId: c });
+  }
   if (d === 'events') return sendJson(res, 200, { podId: c, events: rt.podEvents(c) ?? [] });
   if (d === 'cloud-init') {
     const format = t.query.get('format') ?? 'v2';
@@ -86,13 +94,11 @@ function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): void
 export async function startDebugServer(rt: DebugSource, socketPath: string): Promise<SocketServer> {
   const log = rt.logger.child({ component: 'debug-socket' });
   const server = createServer((req, res) => {
-    try {
-      route(rt, req, res);
-    } catch (e) {
+    route(rt, req, res).catch((e: unknown) => {
       log.error({ err: (e as Error).message, url: req.url }, 'debug request failed');
       if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message, path: req.url ?? '' });
       else res.destroy();
-    }
+    });
   });
   return serveUnix(server, socketPath, log, 'debug');
 }

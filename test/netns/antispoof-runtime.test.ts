@@ -66,6 +66,8 @@ void test('spoofed frames into the TAP: drops per reason in getPod and /metrics,
       writeSync(tap.fd, frame(tap.mac, ip)); // legitimate
       const dropped = rt.getPod('as-1')!.interfaces[0]!.antiSpoofing!.dropped!;
       assert.deepEqual(rt.getPod('as-1', { counters: false })!.interfaces[0]!.antiSpoofing, { enabled: true }, 'counters: false reads none');
+      assert.deepEqual((await rt.readPod('as-1'))!.interfaces[0]!.antiSpoofing, { enabled: true, dropped }, 'readPod: the same counters, read off the event loop');
+      assert.deepEqual((await rt.readPods())[0]!.interfaces[0]!.antiSpoofing, { enabled: true, dropped });
       assert.deepEqual({ mac: dropped.mac, ipv4: dropped.ipv4 }, { mac: 3, ipv4: 2 });
       const metrics = renderMetrics({ listPods: () => rt.listPods(), stats: () => rt.stats() });
       assert.ok(metrics.includes('netlet_antispoof_dropped_total{pod="as-1",interface="eth0",reason="mac"} 3'), metrics);
