@@ -396,8 +396,6 @@ Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    // libnftables' parser and netlink buffers fit well within 1 MiB (the default is 8 MiB of address space).
-    pthread_attr_setstacksize(&attr, 1 << 20);
     pthread_t t;
     int err = pthread_create(&t, &attr, NftThread, nullptr);
     pthread_attr_destroy(&attr);
