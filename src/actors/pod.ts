@@ -663,12 +663,12 @@ export class Pod {
    * read's own: a teardown may close the pod's meanwhile, and its number be reused.
    */
   private async readDrops(iface: string): Promise<SpoofCounters | undefined> {
-    const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
-    if (!c || this.netnsGone()) return undefined;
+    const table = this.spoofTable(iface);
+    if (!table) return undefined;
     let ns: NetnsHandle | undefined;
     try {
       ns = NetnsHandle.open(this.request.netnsPath);
-      return await readSpoofCountersAsync(ns.fd, (c.input as VethInput).settings.table);
+      return await readSpoofCountersAsync(ns.fd, table);
     } catch {
       return undefined;
     } finally {
@@ -678,13 +678,19 @@ export class Pod {
 
   /** Frames anti-spoofing dropped on a veth interface, per reason; undefined without its table. */
   spoofDrops(iface: string): SpoofCounters | undefined {
-    const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
-    if (!c || this.netnsGone()) return undefined;
+    const table = this.spoofTable(iface);
+    if (!table) return undefined;
     try {
-      return readSpoofCounters(this.rtnl().netns.fd, (c.input as VethInput).settings.table);
+      return readSpoofCounters(this.rtnl().netns.fd, table);
     } catch {
       return undefined;
     }
+  }
+
+  /** The nft table of a veth interface whose netns is still there (else nothing to read). */
+  private spoofTable(iface: string): string | undefined {
+    const c = this.context.resolved?.children.find((x) => x.id === iface && x.kind === 'veth');
+    return c && !this.netnsGone() ? (c.input as VethInput).settings.table : undefined;
   }
 
   /**

@@ -16,7 +16,7 @@ export class SpoofLogLimiter {
   ) {}
 
   /** True while no line can be due for `key` (one was logged within the period). */
-  quiet(key: string, now: number): boolean {
+  private quiet(key: string, now: number): boolean {
     const prev = this.last.get(key);
     return prev !== undefined && now - prev.at < this.everyMs;
   }

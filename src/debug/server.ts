@@ -72,12 +72,10 @@ async function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse)
   }
   // /v1/pods...
   if (!c) return sendJson(res, 200, { pods: await rt.readPods() });
-  const status = rt.getPod(c, { counters: false });
+  // The pod's own status is read with its counters; its events and cloud-init need none.
+  const status = d ? rt.getPod(c, { counters: false }) : await rt.readPod(c);
   if (!status) return sendJson(res, 404, { error: `no pod '${c}'`, path: t.path, podId: c });
-  if (!d) {
-    const full = await rt.readPod(c);
-    return full ? sendJson(res, 200, full) : sendJson(res, 404, { error: `no pod '${c}'`, path: t.path, podId: c });
-  }
+  if (!d) return sendJson(res, 200, status);
   if (d === 'events') return sendJson(res, 200, { podId: c, events: rt.podEvents(c) ?? [] });
   if (d === 'cloud-init') {
     const format = t.query.get('format') ?? 'v2';
