@@ -5,7 +5,8 @@
 //               (the same DHCP isolation), one dnsmasq
 //   floor       per pod one `ip -batch` doing only the kernel work (no nft, no DHCP):
 //               setup as above; teardown `ip link del group` (TAP and bridge in one
-//               batch) plus the veth's address, route and MAC back
+//               batch) plus the veth's address, route and MAC back; one at a time, an
+//               empty `ip -batch` too: the part of the floor that is a process start
 // N pods at once (concurrent) and one at a time (median; the three take turns, pod by pod,
 // so the machine's slow minutes fall on all alike; the fds setupPod returns for the VM are
 // closed outside the timing, as the others open none). netlet runs in a process of its own
@@ -200,11 +201,11 @@ async function netlet(dir: string, pods: Pod[][]): Promise<Timings & { first: Me
  * the machine's slow minutes fall on all three alike. Who goes first turns with k: a link
  * deletion's RCU grace periods take longer or shorter after what ran just before.
  */
-async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<[Timings, Timings, Timings]> {
+async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<[Timings, Timings, Timings, number[]]> {
   const [pn, ps, pf] = n;
   const nl = await warmNetlet(dir, pn[0]!);
   const scripts = ps.map((ifs) => shellScripts(dir, ifs));
-  const out: [Timings, Timings, Timings] = [{ setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }];
+  const out: [Timings, Timings, Timings, number[]] = [{ setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }, { setupMs: [], teardownMs: [] }, []];
   const time = async (into: number[], f: () => Promise<unknown>): Promise<void> => {
     const t0 = performance.now();
     await f();
@@ -219,6 +220,8 @@ async function oneAtATime(dir: string, n: [Pod[][], Pod[][], Pod[][]]): Promise<
         async () => void out[0].setupMs.push((await nl.ask({ op: 'setup', pods: [podOf(pn[k]!, `p${k}`)] })).ms!),
         () => time(out[1].setupMs, () => run('bash', ['-e'], scripts[k]!.setup)),
         () => time(out[2].setupMs, () => batch(pf[k]!, kernelSetup)),
+        // What of the floor is its process start: an empty batch in the same netns.
+        () => time(out[3], () => batch(pf[k]!, () => [])),
       ]);
     }
     for (const k of pn.keys()) {
@@ -308,9 +311,11 @@ export async function runSideBySide(opts: { pods?: number[]; single?: number; lo
   for (const ifaces of [1, 2]) {
     const what = `${ifaces} interface${ifaces > 1 ? 's' : ''}`;
     log(`one pod at a time (${what}), ${single} pods each`);
-    const [a, b, c] = await onPods(single, ifaces, (pn, dir) => onPods(single, ifaces, (ps) => onPods(single, ifaces, (pf) => oneAtATime(dir, [pn, ps, pf]))));
+    const [a, b, c, empty] = await onPods(single, ifaces, (pn, dir) => onPods(single, ifaces, (ps) => onPods(single, ifaces, (pf) => oneAtATime(dir, [pn, ps, pf]))));
     rows.push(
       { metric: `setupPod, ${what} (median of ${single})`, netlet: median(a.setupMs), shell: median(b.setupMs), floor: median(c.setupMs), unit: 'ms' },
+      // netlet starts no process: the kernel's part of the floor is the floor less an empty batch.
+      { metric: '  the floor\'s process start (an empty batch)', netlet: Number.NaN, shell: Number.NaN, floor: median(empty), unit: 'ms' },
       { metric: `teardownPod, ${what} (median of ${single})`, netlet: median(a.teardownMs), shell: median(b.teardownMs), floor: median(c.teardownMs), unit: 'ms' },
     );
   }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
@@ -291,6 +292,42 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// One netlink request (a whole nlmsghdr asking for an ack, or a dump) on a socket of its own
+// made in nsFd's netns, on the calling thread: the replies' bytes (this seq's messages up to
+// and including NLMSG_DONE or the ack) into *reply; an errno (and *where) if it failed.
+int NlRequest(int nsFd, int protocol, const std::vector<uint8_t>& req, std::vector<char>* reply, const char** where) {
+  int fd = -1;
+  int err = InNetns(nsFd, [&](const char** w) {
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) { *w = "socket(AF_NETLINK)"; return errno; }
+    return 0;
+  }, where);
+  if (err) return err;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t n;
+  do n = sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) { err = errno; *where = "sendto(netlink)"; close(fd); return err; }
+  uint32_t seq = reinterpret_cast<const nlmsghdr*>(req.data())->nlmsg_seq;
+  // A dump fills up to the largest buffer the reader has offered, capped at 32 KiB.
+  std::vector<char> buf(32768);
+  for (bool done = false; !done;) {
+    do n = recv(fd, buf.data(), buf.size(), 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) { err = errno; *where = "recv(netlink)"; break; }
+    ssize_t left = n;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left)); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != seq) continue;
+      const char* p = reinterpret_cast<const char*>(h);
+      reply->insert(reply->end(), p, p + NLMSG_ALIGN(h->nlmsg_len));
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = true; break; }
+    }
+  }
+  close(fd);
+  return err;
+}
+
 // What one libnftables run gave: nft's return code, output and error text.
 struct NftOutcome {
   int err = 0;
@@ -344,12 +381,17 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
 // one at a time under the rtnl lock) and ran last: 50 teardowns at once ended ~260 ms after
 // their last link deletion. Kept threads, not one per call: with a thread per call one
 // setup measured 1.15x and one teardown 1.13x the pool's time (kept threads: 0.95-1.0x).
+// A script for libnftables, or (raw) one nf_tables netlink request whose replies' bytes are the result.
 struct NftJob {
+  NftJob(Napi::Env env, int fd) : deferred(Napi::Promise::Deferred::New(env)), nsFd(fd) {}
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction done;
   int nsFd;
   std::string text;
   NftOutcome outcome;
+  bool raw = false;
+  std::vector<uint8_t> req;
+  std::vector<char> reply;
 };
 
 constexpr size_t kNftThreads = 4;
@@ -362,6 +404,7 @@ size_t nftThreads = 0, nftIdle = 0;
 
 void DeliverNft(Napi::Env env, Napi::Function, NftJob* j) {
   if (j->outcome.err) j->deferred.Reject(ErrnoError(env, j->outcome.err, j->outcome.where).Value());
+  else if (j->raw) j->deferred.Resolve(Napi::Buffer<char>::Copy(env, j->reply.data(), j->reply.size()));
   else j->deferred.Resolve(NftResult(env, j->outcome));
   delete j;
 }
@@ -375,7 +418,8 @@ void* NftThread(void*) {
     NftJob* job = nftQueue->front();
     nftQueue->pop_front();
     pthread_mutex_unlock(&nftMu);
-    job->outcome = RunNft(job->nsFd, job->text);
+    if (job->raw) job->outcome.err = NlRequest(job->nsFd, NETLINK_NETFILTER, job->req, &job->reply, &job->outcome.where);
+    else job->outcome = RunNft(job->nsFd, job->text);
     Napi::ThreadSafeFunction done = job->done;
     done.BlockingCall(job, DeliverNft);
     done.Release();
@@ -383,10 +427,52 @@ void* NftThread(void*) {
   return nullptr;
 }
 
+Napi::Value QueueNftJob(Napi::Env env, NftJob* job);
+
 Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) return ThrowType(env, "nftRunAsync(nsFd, text) expected");
-  auto* job = new NftJob{Napi::Promise::Deferred::New(env), {}, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value(), {}};
+  auto* job = new NftJob(env, info[0].As<Napi::Number>().Int32Value());
+  job->text = info[1].As<Napi::String>().Utf8Value();
+  return QueueNftJob(env, job);
+}
+
+// A request of nfRequest/nfRequestAsync: (nsFd, a whole nlmsghdr) checked; false (thrown) if not.
+bool NfRequestArgs(const Napi::CallbackInfo& info, const char* who) {
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
+    ThrowType(info.Env(), (std::string(who) + "(nsFd, request): a netns fd and a whole netlink message expected").c_str());
+    return false;
+  }
+  return true;
+}
+
+// nfRequest(nsFd, request): one nf_tables netlink request (e.g. a counters dump) in the netns,
+// on the calling thread, without libnftables (which lists the table's cache and prints text
+// to read 8 counters): its replies' bytes.
+Napi::Value NfRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NfRequestArgs(info, "nfRequest")) return env.Undefined();
+  auto b = info[1].As<Napi::Buffer<uint8_t>>();
+  std::vector<char> reply;
+  const char* where = "";
+  int err = NlRequest(info[0].As<Napi::Number>().Int32Value(), NETLINK_NETFILTER, std::vector<uint8_t>(b.Data(), b.Data() + b.Length()), &reply, &where);
+  if (err) return ThrowErrno(env, err, where);
+  return Napi::Buffer<char>::Copy(env, reply.data(), reply.size());
+}
+
+// nfRequestAsync(nsFd, request): the same on the nft threads (closing the socket may wait).
+Napi::Value NfRequestAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!NfRequestArgs(info, "nfRequestAsync")) return env.Undefined();
+  auto b = info[1].As<Napi::Buffer<uint8_t>>();
+  auto* job = new NftJob(env, info[0].As<Napi::Number>().Int32Value());
+  job->raw = true;
+  job->req.assign(b.Data(), b.Data() + b.Length());
+  return QueueNftJob(env, job);
+}
+
+// Queues a job for the nft threads (one more thread when none is idle, up to kNftThreads).
+Napi::Value QueueNftJob(Napi::Env env, NftJob* job) {
   Napi::Promise p = job->deferred.Promise();
   // Holds the event loop open until the result is delivered, as a pool job would.
   job->done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "nftRunAsync", 0, 1);
@@ -425,37 +511,7 @@ class RtnlWorker : public Napi::AsyncWorker {
   RtnlWorker(Napi::Env env, int nsFd, std::vector<uint8_t> req)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), nsFd_(nsFd), req_(std::move(req)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    int fd = -1;
-    err_ = InNetns(nsFd_, [&](const char** w) {
-      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-      if (fd < 0) { *w = "socket(AF_NETLINK)"; return errno; }
-      return 0;
-    }, &where_);
-    if (err_) return;
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    ssize_t n;
-    do n = sendto(fd, req_.data(), req_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) { err_ = errno; where_ = "sendto(netlink)"; close(fd); return; }
-    uint32_t seq = reinterpret_cast<const nlmsghdr*>(req_.data())->nlmsg_seq;
-    // A dump fills up to the largest buffer the reader has offered, capped at 32 KiB.
-    std::vector<char> buf(32768);
-    for (bool done = false; !done;) {
-      do n = recv(fd, buf.data(), buf.size(), 0);
-      while (n < 0 && errno == EINTR);
-      if (n < 0) { err_ = errno; where_ = "recv(netlink)"; break; }
-      ssize_t left = n;
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left)); h = NLMSG_NEXT(h, left)) {
-        if (h->nlmsg_seq != seq) continue;
-        const char* p = reinterpret_cast<const char*>(h);
-        reply_.insert(reply_.end(), p, p + NLMSG_ALIGN(h->nlmsg_len));
-        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = true; break; }
-      }
-    }
-    close(fd);
-  }
+  void Execute() override { err_ = NlRequest(nsFd_, NETLINK_ROUTE, req_, &reply_, &where_); }
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) deferred_.Reject(ErrnoError(env, err_, where_).Value());
@@ -591,10 +647,10 @@ bool PollInit(Napi::Env env, uv_poll_t* poll, int fd, void* data, const char* wh
   return true;
 }
 
-// Watch6: reads a socket from open6 on the calling thread's libuv loop (uv_poll), so a
-// worker thread serves it without blocking. Each datagram calls back with
-// (data, source, destination, hopLimit, port). close() stops it and closes the fd; a
-// terminating worker closes it through an async cleanup hook (its loop must end empty).
+// A socket read on the calling thread's libuv loop (uv_poll), so a worker thread serves it
+// without blocking: Watch6 (an open6 socket's datagrams) and WatchLinks (a netns's link
+// events). close() stops it and closes the fd; a terminating worker closes it through an
+// async cleanup hook (its loop must end empty).
 struct Watch6State {
   uv_poll_t poll;
   napi_env env;
@@ -603,7 +659,21 @@ struct Watch6State {
   napi_async_cleanup_hook_handle hook = nullptr;
   int fd;
   bool closing = false;
+  /** Reads what is ready and calls back (Watch6Datagrams, LinkEventsRead); status < 0: libuv saw an error and stopped polling. */
+  void (*read)(struct Watch6State*, int status) = nullptr;
 };
+
+// Calls the watch's callback with argv; a throw there is the process's uncaught exception.
+void WatchCall(Watch6State* st, size_t argc, napi_value* argv) {
+  napi_value fn, recv, result;
+  napi_get_reference_value(st->env, st->cb, &fn);
+  napi_get_global(st->env, &recv);
+  if (napi_make_callback(st->env, st->ctx, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(st->env, &exc);
+    napi_fatal_exception(st->env, exc);
+  }
+}
 
 void Watch6Closed(uv_handle_t* h) {
   auto* st = static_cast<Watch6State*>(h->data);
@@ -623,7 +693,13 @@ void Watch6Close(Watch6State* st) {
 
 void Watch6Readable(uv_poll_t* h, int status, int events) {
   auto* st = static_cast<Watch6State*>(h->data);
-  if (st->closing || status < 0 || !(events & UV_READABLE)) return;
+  if (st->closing || (status == 0 && !(events & UV_READABLE))) return;
+  st->read(st, status);
+}
+
+// Each datagram of an open6 socket: (data, source, destination, hopLimit, port).
+void Watch6Datagrams(Watch6State* st, int status) {
+  if (status < 0) return;
   napi_env env = st->env;
   // At most 64 datagrams a turn: a flood cannot starve the loop.
   for (int i = 0; i < 64 && !st->closing; i++) {
@@ -659,20 +735,43 @@ void Watch6Readable(uv_poll_t* h, int status, int events) {
     inet_ntop(AF_INET6, &dst, d, sizeof d);
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
-    napi_value fn, recv, result, argv[5];
-    napi_get_reference_value(env, st->cb, &fn);
-    napi_get_global(env, &recv);
+    napi_value argv[5];
     void* copy;
     napi_create_buffer_copy(env, static_cast<size_t>(n), buf, &copy, &argv[0]);
     napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &argv[1]);
     napi_create_string_utf8(env, d, NAPI_AUTO_LENGTH, &argv[2]);
     napi_create_int32(env, hopLimit, &argv[3]);
     napi_create_uint32(env, ntohs(src.sin6_port), &argv[4]);
-    if (napi_make_callback(env, st->ctx, recv, fn, 5, argv, &result) == napi_pending_exception) {
-      napi_value exc;
-      napi_get_and_clear_last_exception(env, &exc);
-      napi_fatal_exception(env, exc);
+    WatchCall(st, 5, argv);
+    napi_close_handle_scope(env, scope);
+  }
+}
+
+// Each datagram of a netns's link events (one or more rtnetlink messages) as a Buffer; null
+// when the kernel dropped some (ENOBUFS: the socket's buffer overran), then reading goes on.
+void LinkEventsRead(Watch6State* st, int status) {
+  napi_env env = st->env;
+  if (status < 0) {
+    // An overrun sets the socket's error (POLLERR), and libuv stops polling on it: the
+    // recv below reads the error (ENOBUFS: told as lost); then poll again.
+    uv_poll_start(&st->poll, UV_READABLE, Watch6Readable);
+  }
+  for (int i = 0; i < 64 && !st->closing; i++) {
+    // A link's message is ~1.5 KB; 32 KB holds any (MSG_TRUNC would say otherwise).
+    static thread_local uint8_t buf[32768];
+    ssize_t n = recv(st->fd, buf, sizeof buf, MSG_TRUNC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != ENOBUFS) return;  // EAGAIN: drained
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value arg;
+    if (n < 0 || static_cast<size_t>(n) > sizeof buf) {
+      napi_get_null(env, &arg);
+    } else {
+      void* copy;
+      napi_create_buffer_copy(env, static_cast<size_t>(n), buf, &copy, &arg);
     }
+    WatchCall(st, 1, &arg);
     napi_close_handle_scope(env, scope);
   }
 }
@@ -682,6 +781,25 @@ void Watch6Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   st->hook = handle;
   if (st->closing) return;  // its close callback removes the hook
   Watch6Close(st);
+}
+
+// Starts watching fd (its owner from here on) with `read`; null (thrown) when it cannot.
+Watch6State* WatchStart(Napi::Env env, int fd, Napi::Value cb, void (*read)(Watch6State*, int), const char* who) {
+  auto* st = new Watch6State();
+  st->env = env;
+  st->fd = fd;
+  st->read = read;
+  if (!PollInit(env, &st->poll, st->fd, st, who)) {
+    delete st;
+    return nullptr;
+  }
+  napi_create_reference(env, cb, 1, &st->cb);
+  napi_value name;
+  napi_create_string_utf8(env, who, NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &st->ctx);
+  napi_add_async_cleanup_hook(env, Watch6Cleanup, st, &st->hook);
+  uv_poll_start(&st->poll, UV_READABLE, Watch6Readable);
+  return st;
 }
 
 class Watch6 : public Napi::ObjectWrap<Watch6> {
@@ -696,20 +814,64 @@ class Watch6 : public Napi::ObjectWrap<Watch6> {
       ThrowType(env, "new Watch6(fd, onMessage) expected");
       return;
     }
-    auto* st = new Watch6State();
-    st->env = env;
-    st->fd = info[0].As<Napi::Number>().Int32Value();
-    if (!PollInit(env, &st->poll, st->fd, st, "Watch6")) {
-      delete st;
+    state_ = WatchStart(env, info[0].As<Napi::Number>().Int32Value(), info[1], Watch6Datagrams, "netlet.Watch6");
+  }
+
+ private:
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (state_) {
+      Watch6Close(state_);
+      state_ = nullptr;
+    }
+    return info.Env().Undefined();
+  }
+  Watch6State* state_ = nullptr;
+};
+
+// new WatchLinks(nsFd, onEvents): the link events (RTNLGRP_LINK) of nsFd's netns, on a
+// netlink socket made there; onEvents(datagram) as they come, onEvents(null) when some were
+// lost. Not the `netlink` package's socket: its ENOBUFS path aborts the process (measured:
+// ~50 link events queued while the loop was busy). close() stops it.
+class WatchLinks : public Napi::ObjectWrap<WatchLinks> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "WatchLinks", {InstanceMethod("close", &WatchLinks::Close)});
+  }
+
+  WatchLinks(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WatchLinks>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      ThrowType(env, "new WatchLinks(nsFd, onEvents) expected");
       return;
     }
-    napi_create_reference(env, info[1], 1, &st->cb);
-    napi_value name;
-    napi_create_string_utf8(env, "netlet.Watch6", NAPI_AUTO_LENGTH, &name);
-    napi_async_init(env, nullptr, name, &st->ctx);
-    napi_add_async_cleanup_hook(env, Watch6Cleanup, st, &st->hook);
-    uv_poll_start(&st->poll, UV_READABLE, Watch6Readable);
-    state_ = st;
+    int fd = -1;
+    const char* where = "";
+    int err = InNetns(info[0].As<Napi::Number>().Int32Value(), [&](const char** w) {
+      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+      if (fd < 0) { *w = "socket"; return errno; }
+      return 0;
+    }, &where);
+    if (err) {
+      ThrowErrno(env, err, where);
+      return;
+    }
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(env, e, "bind");
+      return;
+    }
+    fd = HighFd(fd);
+    state_ = WatchStart(env, fd, info[1], LinkEventsRead, "netlet.WatchLinks");
+    if (!state_) {
+      close(fd);
+      return;
+    }
+    // Link events do not keep the process alive (a runtime's pods outlive no process).
+    uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
   }
 
  private:
@@ -898,6 +1060,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("moveHigh", Napi::Function::New(env, MoveHigh));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
   exports.Set("rtnlRequest", Napi::Function::New(env, RtnlRequest));
+  exports.Set("nfRequest", Napi::Function::New(env, NfRequest));
+  exports.Set("nfRequestAsync", Napi::Function::New(env, NfRequestAsync));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("currentNetns", Napi::Function::New(env, CurrentNetns));
   exports.Set("socketIn", Napi::Function::New(env, SocketIn));
@@ -909,6 +1073,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open6", Napi::Function::New(env, Open6));
   exports.Set("send6", Napi::Function::New(env, Send6));
   exports.Set("Watch6", Watch6::Define(env));
+  exports.Set("WatchLinks", WatchLinks::Define(env));
   exports.Set("sysctlIn", Napi::Function::New(env, SysctlIn));
   exports.Set("spawnPiped", Napi::Function::New(env, SpawnPiped));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));

@@ -82,6 +82,8 @@ export class Pod {
   private readonly tapFds = new Map<string, number[]>();
   /** The pod-wide deletion of this teardown or rollback, shared by its interfaces' unplumbs. */
   private podUnplumb: Promise<boolean> | undefined;
+  /** The pod netns's link events, from the monitor's first tick after ready until teardown. */
+  private linkWatch: { close(): void } | undefined;
   /** The dumps resolve took, for the first capture (until then nothing touches the netns). */
   private resolvedDump: { links: LinkInfo[]; routes: RouteDump } | undefined;
 
@@ -153,6 +155,8 @@ export class Pod {
   async teardown(): Promise<void> {
     // A retry after an incomplete teardown looks at the links again.
     this.podUnplumb = undefined;
+    // Its own deletions are no news to the monitor.
+    this.unwatchLinks();
     this.actor.send({ type: 'TEARDOWN' });
     const s = await waitFor(this.actor, (x) => ['gone', 'failed', 'teardownFailed'].includes(topState(x.value)), { timeout: Infinity });
     if (s.value === 'teardownFailed') {
@@ -212,6 +216,7 @@ export class Pod {
 
   /** Stops the actors without touching the kernel (runtime close; the next start adopts). */
   stop(): void {
+    this.unwatchLinks();
     this.actor.stop();
     for (const tap of [...this.tapFds.keys()]) this.dropTapFds(tap);
     this.rt?.close();
@@ -720,11 +725,42 @@ export class Pod {
       .map((c) => ({ iface: c.id, tap: (c.input as VethInput).settings.tap, bridge: (c.input as VethInput).settings.bridge }));
   }
 
-  async linkNames(): Promise<Set<string> | undefined> {
-    if (!this.rt) return undefined;
+  async linkNames(): Promise<Set<string>> {
     // From a pool thread: a link dump waits for the rtnl lock, which other pods' link deletions
     // hold 30-40 ms each (on the event loop: stalls up to 0.8 s during 125 teardowns).
-    return new Set((await this.rt.offLoop.links()).map((l) => l.name));
+    // rtnl(): a pod adopted after a restart has not opened its netns yet.
+    return new Set((await this.rtnl().offLoop.links()).map((l) => l.name));
+  }
+
+  /**
+   * Watches the pod netns's links (netlink events) until teardown: `changed` when one the pod
+   * depends on may be gone: a link deleted, one under a name not the pod's (a rename), or events
+   * lost. 'started' when the watch begins now (what went before it only a dump tells), 'watching'
+   * when it runs already, 'unwatched' when none could be made (logged; the monitor dumps instead).
+   */
+  watchLinks(changed: () => void): 'started' | 'watching' | 'unwatched' {
+    if (this.linkWatch) return 'watching';
+    try {
+      this.linkWatch = this.rtnl().watchLinks((e) => {
+        if ('lost' in e || e.deleted || !this.ownLinkNames().has(e.link.name)) changed();
+      });
+      return 'started';
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot watch the pod netns\'s links: the monitor dumps them every tick');
+      return 'unwatched';
+    }
+  }
+
+  private unwatchLinks(): void {
+    this.linkWatch?.close();
+    this.linkWatch = undefined;
+  }
+
+  /** The links a ready pod has: its interfaces, their TAPs and bridges, lo. */
+  private ownLinkNames(): Set<string> {
+    const names = new Set(['lo', ...(this.plan?.interfaces ?? []).map((i) => i.name)]);
+    for (const l of this.vethLinks()) names.add(l.tap).add(l.bridge);
+    return names;
   }
 }
 

@@ -16,9 +16,12 @@ interface NativeAddon {
   moveHigh(fd: number): number;
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
   rtnlRequest(nsFd: number, request: Buffer): Promise<Buffer>;
+  nfRequest(nsFd: number, request: Buffer): Buffer;
+  nfRequestAsync(nsFd: number, request: Buffer): Promise<Buffer>;
   open6(nsFd: number, device: string, kind: Socket6Kind): { fd: number; ifindex: number };
   send6(fd: number, data: Uint8Array, address: string, port: number, ifindex: number): number;
   Watch6: new (fd: number, onMessage: OnDatagram6) => { close(): void };
+  WatchLinks: new (nsFd: number, onEvents: (datagram: Buffer | null) => void) => { close(): void };
   sysctlIn(nsFd: number, name: string, value?: string): string;
   spawnPiped(file: string, argv: string[], env: string[], newGroup: boolean): SpawnedFds;
   waitExit(pidfd: number): Promise<{ code: number | null; signal: string | null }>;
@@ -101,12 +104,18 @@ export const native = {
   send6: wrap((fd: number, data: Uint8Array, address: string, port: number, ifindex: number) => addon.send6(fd, data, address, port, ifindex)),
   /** Reads fd on this thread's event loop (uv_poll) until close(), which also closes fd. */
   watch6: wrap((fd: number, onMessage: OnDatagram6) => new addon.Watch6(fd, onMessage)),
+  /** nsFd's netns's link events (RTNLGRP_LINK) read on this thread's event loop: each datagram's rtnetlink messages, null when some were lost (ENOBUFS); until close(). */
+  watchLinks: wrap((nsFd: number, onEvents: (datagram: Buffer | null) => void) => new addon.WatchLinks(nsFd, onEvents)),
   /** Reads (and writes, with value) /proc/sys/<name> as nsFd's netns sees it; returns the old value. */
   sysctlIn: wrap((nsFd: number, name: string, value?: string) => (value === undefined ? addon.sysctlIn(nsFd, name) : addon.sysctlIn(nsFd, name, value))),
   /** nftRun on a thread of its own (not the libuv pool): for scripts that wait on the kernel (a table delete). */
   nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
   rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),
+  /** One nf_tables netlink request (a whole nlmsghdr) in nsFd's netns, on this thread: its replies' bytes, up to the ack or NLMSG_DONE. */
+  nfRequest: wrap((nsFd: number, request: Buffer) => addon.nfRequest(nsFd, request)),
+  /** nfRequest on the nft threads (see nftRunAsync). */
+  nfRequestAsync: wrapAsync((nsFd: number, request: Buffer) => addon.nfRequestAsync(nsFd, request)),
   /** posix_spawnp with stdio pipes, no fork (see src/io/spawn.ts); argv includes argv[0]. */
   spawnPiped: wrap((file: string, argv: string[], env: string[], newGroup: boolean) => addon.spawnPiped(file, argv, env, newGroup)),
   /** Resolves once the process of pidfd has exited (reaped; pidfd closed). */

@@ -162,13 +162,8 @@ export function isolationScript(r: IsolationRule): string {
   return `add table bridge ${r.table}\nflush table bridge ${r.table}\n${isolationRuleset(r)}`;
 }
 
-/**
- * Packet counts of the spoof_<reason> counters in `nft list counters table ...` output;
- * undefined when the table holds none (anti-spoofing off, or no table).
- */
-export function parseSpoofCounters(text: string): SpoofCounters | undefined {
-  const found = new Map<string, number>();
-  for (const m of text.matchAll(/counter\s+(\S+)\s*\{\s*packets\s+(\d+)\s+bytes\s+\d+/g)) found.set(m[1]!, Number(m[2]));
+/** The spoof_<reason> counters among a table's counters (packets by name); undefined when it holds none (anti-spoofing off, or no table). */
+export function spoofCountersOf(found: ReadonlyMap<string, number>): SpoofCounters | undefined {
   if (!SPOOF_REASONS.some((r) => found.has(spoofCounterName(r)))) return undefined;
   return Object.fromEntries(SPOOF_REASONS.map((r) => [r, found.get(spoofCounterName(r)) ?? 0])) as SpoofCounters;
 }

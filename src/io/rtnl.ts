@@ -6,9 +6,11 @@ import type { RtNetlinkSocket, rt as RtTypes, ifla as IflaTypes } from 'netlink'
 import { SysError } from '../model/errors.js';
 import { bytesToIp, bytesToMac, familyOf, ipToBytes, macToBytes, normaliseMac, parseCidr } from '../model/ip.js';
 import { NetnsHandle } from './netns.js';
+import { native } from './native.js';
+import { attr, cstr, parseAttrs } from './nlattr.js';
 import { pooledRtNetlink } from './rtnl-pool.js';
 
-const { createRtNetlink, FlagsNew, FlagsGet } = netlinkPkg;
+const { createRtNetlink, parseMessages, FlagsNew, FlagsGet } = netlinkPkg;
 type Link = RtTypes.Link;
 type LinkAttrs = IflaTypes.LinkAttrs;
 
@@ -30,6 +32,9 @@ export interface LinkInfo {
   parentDev?: string;
   parentBus?: string;
 }
+
+/** A link notification (Rtnl.watchLinks). */
+export type LinkEvent = { link: LinkInfo; deleted: boolean } | { lost: true };
 
 export interface AddrInfo {
   index: number;
@@ -86,6 +91,7 @@ const RT_TABLE_MAIN = 254;
 const NEW = FlagsNew.CREATE | FlagsNew.EXCL;
 
 const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
 const RTM_GETLINK = 18;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -127,29 +133,7 @@ function parseLinkMessage(b: Buffer): LinkInfo {
   return l;
 }
 
-// Nested netlink attributes, for IFLA_LINKINFO (the package leaves it a Buffer).
-function attr(type: number, data: Buffer): Buffer {
-  const len = 4 + data.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  data.copy(out, 4);
-  return out;
-}
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
-
-function parseAttrs(buf: Buffer, only?: ReadonlySet<number>): Map<number, Buffer> {
-  const m = new Map<number, Buffer>();
-  for (let off = 0; off + 4 <= buf.length; ) {
-    const len = buf.readUInt16LE(off);
-    if (len < 4) break;
-    const type = buf.readUInt16LE(off + 2) & 0x3fff;
-    if (!only || only.has(type)) m.set(type, buf.subarray(off + 4, off + len));
-    off += (len + 3) & ~3;
-  }
-  return m;
-}
 
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -249,6 +233,21 @@ export class Rtnl {
   }
 
   // ---- links ----
+
+  /**
+   * The netns's link notifications (RTNLGRP_LINK) on a socket of their own, made in the netns:
+   * each link made, changed or deleted, as the kernel announces it; `lost` when some were
+   * dropped (the socket's buffer overran, ENOBUFS): then only a dump tells what is there.
+   * Holds nothing on the event loop between events, and does not keep the process alive.
+   */
+  watchLinks(on: (e: LinkEvent) => void): { close(): void } {
+    return native.watchLinks(this.netns.fd, (datagram) => {
+      if (!datagram) return on({ lost: true });
+      for (const m of parseMessages(datagram)) {
+        if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) on({ link: parseLinkMessage(m.data), deleted: m.type === RTM_DELLINK });
+      }
+    });
+  }
 
   /**
    * RTM_GETLINK, its replies read here: the package parses every attribute of a link (its

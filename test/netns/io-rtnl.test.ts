@@ -1,7 +1,7 @@
 // Each rtnetlink operation does what `ip -j` then shows, in a throwaway netns.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rtnl } from '../../src/io/rtnl.js';
+import { Rtnl, type LinkEvent } from '../../src/io/rtnl.js';
 import { NetnsHandle } from '../../src/io/netns.js';
 import { SysError } from '../../src/model/errors.js';
 import { Topology, type Netns } from '../support/netns.js';
@@ -196,6 +196,39 @@ void test('neighbours: permanent entry added, listed and deleted', async () => {
   assert.deepEqual(pod.json('neigh', 'show', 'dev', d), []);
   await assert.rejects(rt.delNeighbour(l.index, '10.60.0.5'), errno('ENOENT'));
   await rt.deleteLink(l.index);
+});
+
+void test('watchLinks: the netns\'s own link events as they happen; lost ones when its buffer overruns; nothing after close', async () => {
+  const events: LinkEvent[] = [];
+  const w = rt.watchLinks((e) => events.push(e));
+  const nextTurns = async (pred: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  const d = topo.name('wd');
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  other.ip('link', 'add', topo.name('wo'), 'type', 'bridge');
+  pod.ip('link', 'del', d);
+  await nextTurns(() => events.some((e) => 'link' in e && e.deleted));
+  const seen = events.map((e) => ('lost' in e ? 'lost' : `${e.deleted ? 'del' : 'new'} ${e.link.name}`));
+  assert.equal(seen[0], `new ${d}`);
+  assert.equal(seen.at(-1), `del ${d}`);
+  assert.ok(!seen.some((x) => x.includes(topo.name('wo'))), 'another netns\'s links are not its news');
+
+  // The event loop held while a link goes up and down 1500 times (each an event): the kernel
+  // drops what the socket cannot hold (ENOBUFS).
+  events.length = 0;
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  pod.exec('ip', ['-batch', '-'], Array.from({ length: 1500 }, () => `link set ${d} up\nlink set ${d} down`).join('\n'));
+  pod.ip('link', 'del', d);
+  await nextTurns(() => events.some((e) => 'lost' in e));
+  assert.ok(events.some((e) => 'lost' in e), `an overrun is told (${events.length} events read)`);
+
+  w.close();
+  events.length = 0;
+  pod.ip('link', 'add', d, 'type', 'bridge');
+  pod.ip('link', 'del', d);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(events, [], 'closed: no more events');
 });
 
 void test('a netns that does not exist is a typed ENOENT, nothing opened', () => {

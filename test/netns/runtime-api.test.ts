@@ -246,6 +246,27 @@ void test('an interface failing during setup: setupPod rejects with the cause, t
   });
 });
 
+void test('monitor: a watched pod\'s lost bridge is noticed from link events, long before its next dump', async () => {
+  await withRig(async (rig, open) => {
+    const pod = rig.pod('mev');
+    // Ticks every second: the first starts the pod's link watch (and dumps once); the next
+    // dump of a watched pod is 15 ticks later. Only an event can notice a loss within 6 s.
+    const rt = await open({ monitorIntervalMs: 1000 });
+    closeFds(await rt.setupPod({ podId: 'e1', netnsPath: pod.path, annotations: { cni: 'neta' } }));
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(rt.getPod('e1')!.interfaces[0]!.state, 'ready');
+    const t0 = performance.now();
+    pod.ip('link', 'del', 'nb-eth0');
+    await until('eth0 recovering', () => rt.podEvents('e1')!.some((e) => e.interface === 'eth0' && e.to.startsWith('recovering')), 6000);
+    const noticedMs = performance.now() - t0;
+    await until('eth0 ready again', () => rt.getPod('e1')?.interfaces[0]?.state === 'ready' && rt.getPod('e1')!.phase === 'ready');
+    assert.equal(pod.json<{ master?: string }>('link', 'show', 'nt-eth0')[0]?.master, 'nb-eth0', 'the TAP is in a bridge made again');
+    assert.equal(rt.getPod('e1')!.interfaces[0]!.lastError?.code, 'LINK_LOST');
+    await rt.teardownPod('e1');
+    assert.ok(noticedMs < 6000, `noticed in ${noticedMs.toFixed(0)} ms`);
+  });
+});
+
 void test('monitor: a TAP deleted behind netlet\'s back is re-plumbed; a killed DHCP worker is replaced and serves again', async (t) => {
   await withRig(async (rig, open) => {
     const pod = rig.pod('mon');

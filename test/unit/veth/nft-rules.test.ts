@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SpoofLogLimiter } from '../../../src/actors/spoof-log.js';
-import { isolationRuleset, isolationScript, parseSpoofCounters, SPOOF_REASONS, spoofCounterName, type IsolationRule } from '../../../src/io/nft-rules.js';
+import { isolationRuleset, isolationScript, spoofCountersOf, SPOOF_REASONS, spoofCounterName, type IsolationRule } from '../../../src/io/nft-rules.js';
+import { countersRequest, parseCounters } from '../../../src/io/nft-counters.js';
 import { antiSpoofOf } from '../../../src/io/veth.js';
 import { projectRoot } from '../../support/netns.js';
 
@@ -79,23 +80,32 @@ void test('settings to rule input: every CNI address by family; an old record fa
   assert.deepEqual(antiSpoofOf(s), { mac: s.vmMac, ipv4: [], ipv6: [] });
 });
 
-void test('parseSpoofCounters reads `nft list counters` output; none of ours: undefined', () => {
-  const out = `table bridge netlet_eth0 {
-\tcounter spoof_mac {
-\t\tpackets 3 bytes 180
-\t}
+// A real kernel's reply (6.18) to countersRequest('netlet_eth0') for a table holding counters
+// spoof_mac (3 packets), spoof_nd (12) and other (9), as `nft list counters` shows them.
+const REPLY = Buffer.from(
+  '6c000000120a020801000000c933000007000002100001006e65746c65745f65746830000e00020073706f6f665f6d616300000008000300000000010c000600000000000000000108000500000000001c0004000c00010000000000000000b40c00020000000000000000036c000000120a020801000000c933000007000002100001006e65746c65745f65746830000d00020073706f6f665f6e640000000008000300000000010c000600000000000000000208000500000000001c0004000c00010000000000000004080c000200000000000000000c68000000120a020801000000c933000007000002100001006e65746c65745f65746830000a0002006f7468657200000008000300000000010c000600000000000000000308000500000000001c0004000c00010000000000000000090c0002000000000000000009140000000300020001000000c933000000000000',
+  'hex',
+);
 
-\tcounter spoof_nd {
-\t\tpackets 12 bytes 1032
-\t}
-\tcounter other {
-\t\tpackets 9 bytes 9
-\t}
-}
-`;
-  assert.deepEqual(parseSpoofCounters(out), { mac: 3, ipv4: 0, arp: 0, ipv6: 0, nd: 12, ra: 0, dhcp: 0, ethertype: 0 });
-  assert.equal(parseSpoofCounters('table bridge netlet_eth0 {\n}\n'), undefined);
-  assert.equal(parseSpoofCounters(''), undefined);
+void test('parseCounters reads a counters dump by name; an empty dump is none, an error reply undefined; spoofCountersOf keeps ours', () => {
+  const found = parseCounters(REPLY)!;
+  assert.deepEqual([...found], [['spoof_mac', 3], ['spoof_nd', 12], ['other', 9]]);
+  assert.deepEqual(spoofCountersOf(found), { mac: 3, ipv4: 0, arp: 0, ipv6: 0, nd: 12, ra: 0, dhcp: 0, ethertype: 0 });
+  const done = REPLY.subarray(REPLY.length - 20);
+  assert.deepEqual(parseCounters(done), new Map());
+  assert.equal(spoofCountersOf(new Map([['other', 1]])), undefined);
+  // NLMSG_ERROR, errno -EPERM, then the request's header.
+  const err = Buffer.alloc(36);
+  err.writeUInt32LE(36, 0);
+  err.writeUInt16LE(2, 4);
+  err.writeInt32LE(-1, 16);
+  assert.equal(parseCounters(err), undefined);
+  // The request names the table and the counter type, as a dump.
+  const req = countersRequest('netlet_eth0');
+  assert.equal(req.readUInt32LE(0), req.length);
+  assert.equal(req.readUInt16LE(4), (10 << 8) | 19);
+  assert.equal(req.readUInt16LE(6) & 0x300, 0x300);
+  assert.ok(req.includes(Buffer.from('netlet_eth0\0')));
 });
 
 void test('the dropping log line: at most one per interface per minute, with what was dropped since the last', () => {
