@@ -10,6 +10,7 @@ import { StateStore } from '../io/state-store.js';
 import { createHostSriovIo } from '../io/sriov/index.js';
 import { attachRequestSchema, cniExecOptions, runtimeOptionsSchema, setupRequestSchema, validate, type AttachInterfaceRequest, type ResolvedOptions, type RuntimeOptions, type SetupRequest } from './options.js';
 import { Pod, type PodRecord, type PodRequest } from './pod.js';
+import { startMonitor } from './monitor.js';
 import type { PodEventRecord, PodInterface, PodNetwork, PodStatus } from './types.js';
 import { renderCloudInit, type CloudInitNetwork } from '../cloudinit/index.js';
 import { histogram, observe, type Histogram } from '../model/histogram.js';
@@ -58,9 +59,6 @@ export interface RuntimeStats {
   adopted: number;
   rolledBack: number;
 }
-
-/** A watched pod's links are dumped every this many monitor ticks anyway (30 s at the default 2 s): netlink drops events when a socket's buffer overruns. */
-const LINK_DUMP_EVERY_TICKS = 15;
 
 /** A request whose cniResult came as JSON text, with it parsed (CNI_RESULT_INVALID if it is not JSON). */
 function parsedResult<T>(req: T): T {
@@ -178,73 +176,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
 
-  // Supervision: lost TAPs/bridges are re-plumbed, a lost veth fails the interface. Each ready
-  // pod's links are watched (netlink link events, from its first tick on): a deletion checks the
-  // pod at once; a dump every LINK_DUMP_EVERY_TICKS ticks catches what events could miss (a pod
-  // without a watch: every tick). A tick still running (its link dumps wait behind other pods'
-  // deletions) skips the next.
-  let checking = false;
-  let tick = 0;
-  const dumpedAt = new WeakMap<Pod, number>();
-  const monitor = opts.monitorIntervalMs > 0 ? setInterval(() => {
-    if (checking) return;
-    checking = true;
-    void checkPods().finally(() => (checking = false));
-  }, opts.monitorIntervalMs) : undefined;
-  monitor?.unref();
-  async function checkPods(): Promise<void> {
-    tick++;
-    for (const pod of pods.values()) {
-      if (pod.phase !== 'ready' && pod.phase !== 'degraded') continue;
-      try {
-        if (!existsSync(pod.request.netnsPath)) {
-          pod.log.warn('pod netns vanished: tearing the pod down');
-          void runtime.teardownPod(pod.podId).catch(() => undefined);
-          continue;
-        }
-        const watch = pod.watchLinks(() => void checkLinks(pod));
-        if (watch !== 'watching' || tick - (dumpedAt.get(pod) ?? 0) >= LINK_DUMP_EVERY_TICKS) await checkLinks(pod);
-        await pod.watchSpoofing();
-      } catch (e) {
-        pod.log.warn({ err: (e as Error).message }, 'pod check failed');
-      }
-    }
-  }
-  // One link check of a pod at a time; news during one runs another after it (the dump may predate it).
-  const linkChecks = new Map<Pod, { again: boolean; done: Promise<void> }>();
-  function checkLinks(pod: Pod): Promise<void> {
-    const running = linkChecks.get(pod);
-    if (running) {
-      running.again = true;
-      return running.done;
-    }
-    const c = { again: true, done: Promise.resolve() };
-    c.done = (async () => {
-      try {
-        while (c.again) {
-          c.again = false;
-          dumpedAt.set(pod, tick);
-          await checkLinksOnce(pod);
-        }
-      } catch (e) {
-        pod.log.warn({ err: (e as Error).message }, 'pod check failed');
-      } finally {
-        linkChecks.delete(pod);
-      }
-    })();
-    linkChecks.set(pod, c);
-    return c.done;
-  }
-  async function checkLinksOnce(pod: Pod): Promise<void> {
-    if (pod.phase !== 'ready' && pod.phase !== 'degraded') return;
-    const names = await pod.linkNames();
-    const states = new Map(pod.status(false).interfaces.map((i) => [i.name, i.state]));
-    for (const l of pod.vethLinks()) {
-      if (states.get(l.iface) !== 'ready') continue;
-      if (!names.has(l.iface)) pod.notify(l.iface, { type: 'VETH_LOST' });
-      else if (!names.has(l.tap) || !names.has(l.bridge)) pod.notify(l.iface, { type: 'LINK_LOST', link: names.has(l.tap) ? l.bridge : l.tap });
-    }
-  }
+  // Supervision of ready pods (src/actors/monitor.ts); a pod whose netns vanished is torn down.
+  const monitor = startMonitor(pods, opts.monitorIntervalMs, (podId) => void runtime.teardownPod(podId).catch(() => undefined));
 
   const runtime: Runtime & { [k: symbol]: unknown } = {
     // Not API: tests reach the DHCP pool through this to kill a worker.
@@ -341,7 +274,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     async close() {
       if (closed) return;
       closed = true;
-      if (monitor) clearInterval(monitor);
+      monitor?.stop();
       await Promise.allSettled([...locks.values()]);
       for (const p of pods.values()) p.stop();
       pods.clear();
