@@ -1,4 +1,6 @@
-// Soak: setupPod + teardownPod of a two-interface pod, 1000 times in one runtime. Every
+// Soak: setupPod + teardownPod of a two-interface pod, 1000 times in one runtime, its monitor
+// ticking every 10 ms and the pod ready for 15 ms a cycle (each pod watched, its links dumped
+// and its counters read, as a node's monitor does over a pod's life). Every
 // 100 cycles: RSS, JS heap, open fds, threads and the pod netns's links. Flat is the goal:
 // the slope (least squares, per 1000 cycles) says whether anything grows. Also checks that
 // the pod netns reads the same as before the first cycle. Run: `make soak` (root).
@@ -52,12 +54,13 @@ export async function runSoak(opts: { cycles?: number; every?: number; log?: (s:
       routes: [{ dst: '0.0.0.0/0', gw: `10.${70 + k}.0.1` }],
     }));
     const before = await view(ns);
-    const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), debugSocket: false, monitorIntervalMs: 0, logger: pino({ level: 'error' }) });
+    const rt = await createRuntime({ stateDir: join(dir, 'state'), runDir: join(dir, 'run'), debugSocket: false, monitorIntervalMs: 10, logger: pino({ level: 'error' }) });
     const samples: Sample[] = [];
     try {
       for (let c = 1; c <= cycles; c++) {
         const net = await rt.setupPod({ podId: 'soak', netnsPath: `/run/netns/${ns}`, cniResult: result });
         net.interfaces.forEach((i) => i.kind === 'tap' && i.fds.forEach((fd) => closeSync(fd)));
+        await new Promise((r) => setTimeout(r, 15));
         await rt.teardownPod('soak');
         if (c % every === 0) {
           global.gc?.();

@@ -31,7 +31,7 @@ export interface Runtime {
   attachInterface(podId: string, req: AttachInterfaceRequest): Promise<PodInterface>;
   /** Removes one interface (DHCP stopped, veth restored or VF returned, CNI DEL if netlet ran ADD). Idempotent. */
   detachInterface(podId: string, ifName: string): Promise<void>;
-  /** `counters: false`: without the anti-spoofing counters (each ready veth's is an nft read, ~0.3 ms). */
+  /** `counters: false`: without the anti-spoofing counters (each ready veth's is an nf_tables counters dump, ~0.03 ms). */
   getPod(podId: string, opts?: StatusOptions): PodStatus | undefined;
   listPods(opts?: StatusOptions): PodStatus[];
   /** getPod with the anti-spoofing counters read off the event loop (the debug socket's). */

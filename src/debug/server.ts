@@ -36,8 +36,8 @@ export function cloudInitText(ci: CloudInitNetwork, format: string): { text: str
   return undefined;
 }
 
-// Pod statuses with anti-spoofing counters come from readPod(s): an nft read per interface
-// (~0.3 ms) off the event loop, not on it (a scrape of 250 pods held it ~100 ms).
+// Pod statuses with anti-spoofing counters come from readPod(s): a counters dump per
+// interface off the event loop, not on it (with libnftables reads a scrape of 250 pods held it ~100 ms).
 async function route(rt: DebugSource, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const t = parseTarget(req);
   if (!t) return sendJson(res, 400, { error: 'the request path cannot be decoded', path: req.url ?? '' });
