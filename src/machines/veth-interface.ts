@@ -2,6 +2,9 @@
 // Decisions only; every effect is an actor supplied by provideVeth (src/actors).
 //
 // setup:    capturing → stripping → plumbing → isolating → serving → ready
+// The table after the links: a bridge-family chain made in a netns that has no bridge yet
+// never sees the frames of bridges made later (kernel 6.18, measured: docs/performance.md,
+// seventh pass); the ipv6-pod capture test fails with the two steps swapped.
 // teardown: { stoppingDhcp → unisolating ∥ unplumbing } → restoring → restored
 // A failed setup step runs the same (idempotent) undo chain (rollingBack) → failed.
 // EBUSY/EAGAIN are retried with a bounded backoff. After ready, DHCP_LOST and
