@@ -16,12 +16,6 @@ type NftResult = { ok: boolean; output: string; error: string };
 const interrupted = (r: NftResult): boolean => !r.ok && /Interrupted system call/.test(r.error);
 const TRIES = 5;
 
-function nftRun(nsFd: number, text: string): NftResult {
-  let r = native.nftRun(nsFd, text);
-  for (let i = 1; i < TRIES && interrupted(r); i++) r = native.nftRun(nsFd, text);
-  return r;
-}
-
 async function nftRunAsync(nsFd: number, text: string): Promise<NftResult> {
   let r = await native.nftRunAsync(nsFd, text);
   for (let i = 1; i < TRIES && interrupted(r); i++) r = await native.nftRunAsync(nsFd, text);
