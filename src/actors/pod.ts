@@ -742,7 +742,12 @@ export class Pod {
     if (this.linkWatch) return 'watching';
     try {
       this.linkWatch = this.rtnl().watchLinks((e) => {
-        if ('lost' in e || e.deleted || !this.ownLinkNames().has(e.link.name)) changed();
+        // Called from the addon: a throw here would end the process.
+        try {
+          if ('lost' in e || e.deleted || !this.ownLinkNames().has(e.link.name)) changed();
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'a link event could not be handled: the next dump checks the links');
+        }
       });
       return 'started';
     } catch (e) {

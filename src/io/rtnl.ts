@@ -242,10 +242,16 @@ export class Rtnl {
    */
   watchLinks(on: (e: LinkEvent) => void): { close(): void } {
     return native.watchLinks(this.netns.fd, (datagram) => {
-      if (!datagram) return on({ lost: true });
-      for (const m of parseMessages(datagram)) {
-        if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) on({ link: parseLinkMessage(m.data), deleted: m.type === RTM_DELLINK });
+      let events: LinkEvent[];
+      try {
+        // A datagram that does not parse is as good as lost: only a dump tells what is there.
+        events = datagram
+          ? parseMessages(datagram).filter((m) => m.type === RTM_NEWLINK || m.type === RTM_DELLINK).map((m) => ({ link: parseLinkMessage(m.data), deleted: m.type === RTM_DELLINK }))
+          : [{ lost: true }];
+      } catch {
+        events = [{ lost: true }];
       }
+      for (const e of events) on(e);
     });
   }
 
