@@ -84,6 +84,7 @@ export class Pod {
   private podUnplumb: Promise<boolean> | undefined;
   /** The pod netns's link events, from the monitor's first tick after ready until teardown. */
   private linkWatch: { close(): void } | undefined;
+  private watchFailed = false;
   /** The dumps resolve took, for the first capture (until then nothing touches the netns). */
   private resolvedDump: { links: LinkInfo[]; routes: RouteDump } | undefined;
 
@@ -751,7 +752,9 @@ export class Pod {
       });
       return 'started';
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'cannot watch the pod netns\'s links: the monitor dumps them every tick');
+      // Tried again every tick; said once.
+      if (!this.watchFailed) this.log.warn({ err: (e as Error).message }, 'cannot watch the pod netns\'s links: the monitor dumps them every tick');
+      this.watchFailed = true;
       return 'unwatched';
     }
   }
