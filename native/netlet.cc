@@ -110,6 +110,15 @@ Napi::Value CurrentNetns(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// A socket made inside nsFd's netns (close-on-exec) into *fd; 0 or the errno, *where the failing step.
+int SocketInNetns(int nsFd, int domain, int type, int proto, int* fd, const char** where) {
+  return InNetns(nsFd, [&](const char** w) {
+    *fd = socket(domain, type | SOCK_CLOEXEC, proto);
+    if (*fd < 0) { *w = "socket"; return errno; }
+    return 0;
+  }, where);
+}
+
 // socketIn(nsFd, domain, type, protocol): a socket created inside nsFd's netns.
 Napi::Value SocketIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -121,11 +130,7 @@ Napi::Value SocketIn(const Napi::CallbackInfo& info) {
   int proto = info[3].As<Napi::Number>().Int32Value();
   int fd = -1;
   const char* where = "";
-  int err = InNetns(nsFd, [&](const char** w) {
-    fd = socket(domain, type | SOCK_CLOEXEC, proto);
-    if (fd < 0) { *w = "socket"; return errno; }
-    return 0;
-  }, &where);
+  int err = SocketInNetns(nsFd, domain, type, proto, &fd, &where);
   if (err) return ThrowErrno(env, err, where);
   return Napi::Number::New(env, HighFd(fd));
 }
@@ -297,11 +302,7 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
 // and including NLMSG_DONE or the ack) into *reply; an errno (and *where) if it failed.
 int NlRequest(int nsFd, int protocol, const std::vector<uint8_t>& req, std::vector<char>* reply, const char** where) {
   int fd = -1;
-  int err = InNetns(nsFd, [&](const char** w) {
-    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    if (fd < 0) { *w = "socket(AF_NETLINK)"; return errno; }
-    return 0;
-  }, where);
+  int err = SocketInNetns(nsFd, AF_NETLINK, SOCK_RAW, protocol, &fd, where);
   if (err) return err;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
@@ -802,20 +803,17 @@ Watch6State* WatchStart(Napi::Env env, int fd, Napi::Value cb, void (*read)(Watc
   return st;
 }
 
-class Watch6 : public Napi::ObjectWrap<Watch6> {
+// The JS object of a watch: close() stops it (idempotent).
+template <class T>
+class WatchWrap : public Napi::ObjectWrap<T> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Watch6", {InstanceMethod("close", &Watch6::Close)});
+  explicit WatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
+  static Napi::Function Define(Napi::Env env, const char* name) {
+    return Napi::ObjectWrap<T>::DefineClass(env, name, {Napi::ObjectWrap<T>::InstanceMethod("close", &WatchWrap::Close)});
   }
 
-  Watch6(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watch6>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      ThrowType(env, "new Watch6(fd, onMessage) expected");
-      return;
-    }
-    state_ = WatchStart(env, info[0].As<Napi::Number>().Int32Value(), info[1], Watch6Datagrams, "netlet.Watch6");
-  }
+ protected:
+  Watch6State* state_ = nullptr;
 
  private:
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -825,20 +823,27 @@ class Watch6 : public Napi::ObjectWrap<Watch6> {
     }
     return info.Env().Undefined();
   }
-  Watch6State* state_ = nullptr;
+};
+
+class Watch6 : public WatchWrap<Watch6> {
+ public:
+  Watch6(const Napi::CallbackInfo& info) : WatchWrap<Watch6>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      ThrowType(env, "new Watch6(fd, onMessage) expected");
+      return;
+    }
+    state_ = WatchStart(env, info[0].As<Napi::Number>().Int32Value(), info[1], Watch6Datagrams, "netlet.Watch6");
+  }
 };
 
 // new WatchLinks(nsFd, onEvents): the link events (RTNLGRP_LINK) of nsFd's netns, on a
 // netlink socket made there; onEvents(datagram) as they come, onEvents(null) when some were
 // lost. Not the `netlink` package's socket: its ENOBUFS path aborts the process (measured:
 // ~50 link events queued while the loop was busy). close() stops it.
-class WatchLinks : public Napi::ObjectWrap<WatchLinks> {
+class WatchLinks : public WatchWrap<WatchLinks> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "WatchLinks", {InstanceMethod("close", &WatchLinks::Close)});
-  }
-
-  WatchLinks(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WatchLinks>(info) {
+  WatchLinks(const Napi::CallbackInfo& info) : WatchWrap<WatchLinks>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
       ThrowType(env, "new WatchLinks(nsFd, onEvents) expected");
@@ -846,11 +851,7 @@ class WatchLinks : public Napi::ObjectWrap<WatchLinks> {
     }
     int fd = -1;
     const char* where = "";
-    int err = InNetns(info[0].As<Napi::Number>().Int32Value(), [&](const char** w) {
-      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-      if (fd < 0) { *w = "socket"; return errno; }
-      return 0;
-    }, &where);
+    int err = SocketInNetns(info[0].As<Napi::Number>().Int32Value(), AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_ROUTE, &fd, &where);
     if (err) {
       ThrowErrno(env, err, where);
       return;
@@ -873,16 +874,6 @@ class WatchLinks : public Napi::ObjectWrap<WatchLinks> {
     // Link events do not keep the process alive (a runtime's pods outlive no process).
     uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
   }
-
- private:
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (state_) {
-      Watch6Close(state_);
-      state_ = nullptr;
-    }
-    return info.Env().Undefined();
-  }
-  Watch6State* state_ = nullptr;
 };
 
 // spawnPiped(file, argv, env, newGroup): starts a program without fork(). libuv's spawn
@@ -1072,8 +1063,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFds", Napi::Function::New(env, RecvFds));
   exports.Set("open6", Napi::Function::New(env, Open6));
   exports.Set("send6", Napi::Function::New(env, Send6));
-  exports.Set("Watch6", Watch6::Define(env));
-  exports.Set("WatchLinks", WatchLinks::Define(env));
+  exports.Set("Watch6", Watch6::Define(env, "Watch6"));
+  exports.Set("WatchLinks", WatchLinks::Define(env, "WatchLinks"));
   exports.Set("sysctlIn", Napi::Function::New(env, SysctlIn));
   exports.Set("spawnPiped", Napi::Function::New(env, SpawnPiped));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));

@@ -1,8 +1,8 @@
 // When to log an interface's anti-spoofing drops: a flooding guest must not flood the log,
 // so at most one line per interface per period, saying what was dropped since the last one.
 // And when to read the counters for it: every 5th monitor tick, not every one (each read is a
-// counters dump on an nft thread, a netns fd opened for it: 250 ready pods read every 2 s
-// would cost ~1.5% of a core; a libnftables read, as before, cost ~4%).
+// counters dump on an nft thread through a netns fd opened for it: with 250 ready pods these
+// reads cost ~0.6% of a core at rest, measured; every tick would be five times that).
 import { SPOOF_REASONS, type SpoofCounters } from '../io/nft-rules.js';
 
 export const SPOOF_LOG_EVERY_MS = 60_000;
