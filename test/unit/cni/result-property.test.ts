@@ -49,7 +49,8 @@ const mutated = fc
       const last = i === picks.length - 1 || cur[k] === null || typeof cur[k] !== 'object';
       if (last) {
         if (value === undefined) delete cur[k];
-        else if (picks[i]! % 7 === 0) cur[newKey] = value;
+        // A new key on an object only: an array's `length` set to a non-index throws (seen once).
+        else if (picks[i]! % 7 === 0 && !Array.isArray(cur)) cur[newKey] = value;
         else cur[k] = value;
         break;
       }
