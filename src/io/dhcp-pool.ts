@@ -4,7 +4,10 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { NetletError } from '../model/errors.js';
-import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/index.js';
+import { validateConfig, type DhcpServerConfig, type DhcpServerStatus, type RateLimit } from '../dhcp/index.js';
+import { validateDhcp6Config } from '../dhcp6/index.js';
+import { encodePlanned } from '../ra/index.js';
+import { openServeSockets } from './dhcp-sockets.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
 import type { Ipv6Status } from './ipv6-status.js';
 
@@ -39,6 +42,15 @@ export interface DhcpPoolOptions {
   rateLimit?: RateLimit | false;
 }
 
+function failedAs<T>(key: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as { code?: unknown; message?: string };
+    throw new NetletError(typeof err.code === 'string' ? err.code : 'EIO', `DHCP for ${key}: ${err.message ?? String(e)}`);
+  }
+}
+
 export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private readonly slots: Slot[] = [];
   private readonly requests = new Map<string, ServeRequest>();
@@ -46,6 +58,8 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private readonly statuses = new Map<string, DhcpServerStatus>();
   private readonly statuses6 = new Map<string, Ipv6Status>();
   private readonly waiting = new Map<string, Pending>();
+  /** Keys whose serve failed in a worker after it was not waited for: the next one waits. */
+  private readonly failed = new Set<string>();
   private nextId = 0;
   private closed = false;
   restarts = 0;
@@ -61,20 +75,42 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     this.rateLimit = opts.rateLimit;
   }
 
-  /** Serves an interface; resolves once its socket is bound and read. Re-serving reconfigures. */
+  /**
+   * Serves an interface; re-serving reconfigures. The configs are checked and a first serve's
+   * sockets opened here (dhcp-sockets.ts): what can fail fails now. The worker is not waited
+   * for: the sockets are bound, and what arrives waits in them until it reads (waiting for its
+   * confirmation cost a setup 0.5-0.9 ms: two thread wake-ups). Should it still fail, that is
+   * told as 'lost' (the interface recovers) and the next serve of the key waits for it.
+   */
   async serve(request: ServeRequest): Promise<void> {
     if (this.closed) throw new NetletError('RUNTIME_CLOSED', 'the DHCP pool is closed');
     // Kept with the pool's default, so a replacement worker serves with the same limit.
     const req = request.rateLimit === undefined && this.rateLimit !== undefined ? { ...request, rateLimit: this.rateLimit } : request;
+    const serving = this.owner.get(req.key);
+    // As a worker's failure read: "DHCP for <key>: ..." with its code.
+    const fds = failedAs(req.key, () => {
+      if (req.config) validateConfig(req.config);
+      if (req.ipv6) {
+        validateDhcp6Config(req.ipv6.dhcp6);
+        encodePlanned(req.ipv6.ra);
+      }
+      return serving ? undefined : openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config, v6: !!req.ipv6 });
+    });
     this.requests.set(req.key, req);
-    const slot = this.owner.get(req.key) ?? this.pick();
+    if (serving || !fds) {
+      serving?.worker.postMessage({ op: 'serve', ...req } satisfies ToWorker);
+      return;
+    }
+    const slot = this.pick();
     this.owner.set(req.key, slot);
     slot.keys.add(req.key);
-    await this.ask(slot, req.key, { op: 'serve', ...req }, 'serving');
+    if (this.failed.delete(req.key)) await this.ask(slot, req.key, { op: 'serve', ...req, fds, ack: true }, 'serving');
+    else slot.worker.postMessage({ op: 'serve', ...req, fds } satisfies ToWorker);
   }
 
   async stop(key: string): Promise<void> {
     this.requests.delete(key);
+    this.failed.delete(key);
     this.statuses.delete(key);
     this.statuses6.delete(key);
     const slot = this.owner.get(key);
@@ -159,7 +195,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       fresh.keys.add(key);
       this.owner.set(key, fresh);
       this.waiting.delete(key);
-      this.ask(fresh, key, { op: 'serve', ...req }, 'serving').then(
+      this.ask(fresh, key, { op: 'serve', ...req, ack: true }, 'serving').then(
         () => pending?.resolve(),
         (e: Error) => {
           pending?.reject(e);
@@ -202,7 +238,16 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       return;
     }
     const p = this.waiting.get(m.key);
-    if (!p) return;
+    if (!p) {
+      // A serve not waited for failed in its worker: lost; the key's next serve starts afresh.
+      if (m.op === 'failed' && this.requests.has(m.key)) {
+        this.owner.get(m.key)?.keys.delete(m.key);
+        this.owner.delete(m.key);
+        this.failed.add(m.key);
+        this.emit('lost', { key: m.key, cause: `${m.code}: ${m.message}` });
+      }
+      return;
+    }
     this.waiting.delete(m.key);
     if (m.op === 'failed') p.reject(new NetletError(m.code, `DHCP for ${m.key}: ${m.message}`));
     else p.resolve();

@@ -3,6 +3,7 @@ import type { DhcpServerConfig, DhcpServerStatus, RateLimit } from '../dhcp/inde
 import type { Dhcp6ServerConfig } from '../dhcp6/index.js';
 import type { RouterAdvertisement } from '../ra/index.js';
 import type { Ipv6Status } from './ipv6-status.js';
+import type { ServeSockets } from './dhcp-sockets.js';
 
 /** IPv6 service of an interface: DHCPv6 on [::]:547 and RAs, both on the bridge. */
 export interface Ipv6Serve {
@@ -25,8 +26,12 @@ export interface ServeRequest {
   rateLimit?: RateLimit | false;
 }
 
+/** A serve as posted: `fds` the sockets the pool opened (absent: the worker opens its own);
+ *  `ack`: confirm with 'serving' (else only a failure is told). */
+export type ServeMessage = { op: 'serve'; fds?: ServeSockets; ack?: boolean } & ServeRequest;
+
 export type ToWorker =
-  | ({ op: 'serve' } & ServeRequest)
+  | ServeMessage
   | { op: 'stop'; key: string }
   | { op: 'reconfigure'; key: string; config: DhcpServerConfig }
   | { op: 'reconfigure6'; key: string; ipv6: Ipv6Serve };

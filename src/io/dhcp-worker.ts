@@ -1,14 +1,13 @@
 // A DHCP worker thread: serves any number of interfaces, each with a device-bound UDP
-// socket (port 67 on the interface's bridge, made in the pod netns by the addon) when it
+// socket (port 67 on the interface's bridge, made in the pod netns: dhcp-sockets.ts) when it
 // has IPv4, and its IPv6 service (DHCPv6 + RAs, ipv6-serve.ts) when it has IPv6.
 // Sockets keep the netns they were made in, so one thread serves every pod.
 import { createSocket, type Socket } from 'node:dgram';
-import { closeSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { DhcpServer } from '../dhcp/index.js';
-import { native } from './native.js';
 import { Ipv6Service } from './ipv6-serve.js';
-import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
+import { closeServeSockets, openServeSockets, type ServeSockets, type Socket6 } from './dhcp-sockets.js';
+import type { FromWorker, ServeMessage, ServeRequest, ToWorker } from './dhcp-protocol.js';
 
 interface Served {
   server: DhcpServer | undefined;
@@ -38,65 +37,81 @@ function report6Soon(key: string, s: Served, lastEvent: string): void {
   }, 50);
 }
 
-function startV6(req: ServeRequest, s: Served): void {
-  if (!req.ipv6) return;
-  const v6 = new Ipv6Service(req.ipv6, req.rateLimit, {
-    changed: (ev) => report6Soon(req.key, s, ev),
-    log: (level, msg, fields) => post({ op: 'log', key: req.key, level, msg, fields }),
-  });
-  v6.start(req.netnsPath, req.bridge);
+/** IPv6 service on `socks`, which it owns from here, started or not. */
+function startV6(req: ServeRequest, s: Served, socks: { dhcp6: Socket6; rs: Socket6 }): void {
+  let v6: Ipv6Service;
+  try {
+    v6 = new Ipv6Service(req.ipv6!, req.rateLimit, {
+      changed: (ev) => report6Soon(req.key, s, ev),
+      log: (level, msg, fields) => post({ op: 'log', key: req.key, level, msg, fields }),
+    });
+  } catch (e) {
+    closeServeSockets(socks);
+    throw e;
+  }
+  v6.start(socks);
   s.v6 = v6;
 }
 
-async function serve(req: ServeRequest): Promise<void> {
+/**
+ * Serves an interface on the sockets the pool opened (a replacement worker's: its own), or
+ * reconfigures one served already. Confirms only when asked: the pool waits for nothing else.
+ */
+async function serve(m: ServeMessage): Promise<void> {
+  const { fds, ack, ...req } = m;
   const old = served.get(req.key);
   if (old) {
+    if (fds) closeServeSockets(fds);
     if (req.config) old.server?.reconfigure(req.config);
     if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
-    else if (req.ipv6) startV6(req, old);
-    post({ op: 'serving', key: req.key });
+    else if (req.ipv6) {
+      const o = openServeSockets(req.netnsPath, req.bridge, { v4: false, v6: true });
+      startV6(req, old, { dhcp6: o.dhcp6!, rs: o.rs! });
+    }
+    if (ack) post({ op: 'serving', key: req.key });
     return;
   }
   const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
+  // Known before anything is awaited: a stop that comes meanwhile finds it and closes it.
+  served.set(req.key, s);
+  let socks: ServeSockets = fds ?? openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config, v6: !!req.ipv6 });
   try {
-    if (req.config) await startV4(req, s);
-    startV6(req, s);
+    if (req.config) {
+      const { v4, ...rest } = socks;
+      socks = rest;
+      await startV4(req, s, v4!);
+    }
+    if (served.get(req.key) !== s) {
+      closeServeSockets(socks);
+      return;
+    }
+    if (req.ipv6) {
+      const v6 = { dhcp6: socks.dhcp6!, rs: socks.rs! };
+      socks = {};
+      startV6(req, s, v6);
+    }
   } catch (e) {
     s.socket?.close();
     s.v6?.close();
+    closeServeSockets(socks);
+    if (served.get(req.key) === s) served.delete(req.key);
     throw e;
   }
-  served.set(req.key, s);
-  post({ op: 'serving', key: req.key });
+  if (ack) post({ op: 'serving', key: req.key });
 }
 
 /** Replies go to dotted quads only: no resolver call (dgram's default defers each send to
  *  the next tick through dns.lookup). */
 const literalAddress = (address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void => callback(null, address, 4);
 
-async function startV4(req: ServeRequest, s: Served): Promise<void> {
+/** DHCPv4 on `fd` (the socket owns it from here, closed or not). */
+async function startV4(req: ServeRequest, s: Served, fd: number): Promise<void> {
   const server = new DhcpServer(req.config!, req.rateLimit);
-  const nsFd = openSync(req.netnsPath, 'r');
-  let fd: number;
-  try {
-    fd = native.udpBound(nsFd, req.bridge, 67);
-  } finally {
-    closeSync(nsFd);
-  }
   const socket = createSocket({ type: 'udp4', lookup: literalAddress });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ fd }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  socket.setBroadcast(true);
   s.server = server;
   s.socket = socket;
-  socket.on('error', () => {
-    // A send error (e.g. the bridge vanished) must not kill the thread; status shows it.
-  });
+  // A send error (e.g. the bridge vanished) must not kill the thread; status shows it.
+  socket.on('error', () => undefined);
   socket.on('message', (packet) => {
     const r = server.receiveWire(packet, Date.now());
     if (r.reply) socket.send(r.reply.bytes, 68, r.reply.to);
@@ -106,6 +121,16 @@ async function startV4(req: ServeRequest, s: Served): Promise<void> {
     }
     reportSoon(req.key, s, r.event.kind);
   });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    // Stopped while binding: serve() sees it is no longer served.
+    socket.once('close', resolve);
+    socket.bind({ fd }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  if (served.get(req.key) === s) socket.setBroadcast(true);
 }
 
 function stop(key: string): void {

@@ -4,12 +4,12 @@
 // loop (native.watch6). RAs go to ff02::1 from the bridge's link-local: at start (three,
 // RFC 4861 6.2.4), every ~200 s with jitter (MaxRtrAdvInterval 600 s bounds it), and in
 // answer to a Router Solicitation, at most one per 3 s (MIN_DELAY_BETWEEN_RAS, 6.2.6).
-import { closeSync, openSync } from 'node:fs';
 import { TokenBucket, DEFAULT_RATE_LIMIT, type RateLimit } from '../dhcp/index.js';
 import { Dhcp6Server, serialize, type Handle6Result } from '../dhcp6/index.js';
 import { encodePlanned, parseRouterSolicitation, type RouterAdvertisement } from '../ra/index.js';
 import { native } from './native.js';
 import type { Ipv6Serve } from './dhcp-protocol.js';
+import { closeServeSockets, type Socket6 } from './dhcp-sockets.js';
 import type { Ipv6Status, RaStatus } from './ipv6-status.js';
 
 export const INITIAL_RAS = 3;
@@ -57,21 +57,19 @@ export class Ipv6Service {
     this.raStatus = { sent: 0, sendErrors: 0, solicitations: 0, solicited: 0, malformed: 0, ratelimited: 0, ...raSummary(req.ra, req.raDropped) };
   }
 
-  /** Opens both sockets in the pod netns and sends the first RA. */
-  start(netnsPath: string, bridge: string): void {
-    const nsFd = openSync(netnsPath, 'r');
+  /** Reads both sockets (dhcp-sockets.ts; closed with this service) and sends the first RA. */
+  start(socks: { dhcp6: Socket6; rs: Socket6 }): void {
+    const { dhcp6: d, rs: r } = socks;
+    this.socks.push(d, r);
     try {
-      const d = native.open6(nsFd, bridge, 'dhcp6');
-      this.socks.push(d);
       this.watchers.push(native.watch6(d.fd, (data, source, destination, _hops, port) => this.onDhcp6(d, data, source, destination, port)));
-      const r = native.open6(nsFd, bridge, 'rs');
-      this.socks.push(r);
       this.watchers.push(native.watch6(r.fd, (data, source, destination, hops) => this.onRs(data, source, destination, hops)));
     } catch (e) {
+      // A watch closes its own fd; the socket not watched yet is closed here.
+      const unwatched = this.watchers.length === 0 ? { dhcp6: d, rs: r } : { rs: r };
       this.close();
+      closeServeSockets(unwatched);
       throw e;
-    } finally {
-      closeSync(nsFd);
     }
     let initial = 1;
     this.sendRa('initial');

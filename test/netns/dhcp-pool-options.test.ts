@@ -1,14 +1,18 @@
 // The pool's options reach its worker: with `rateLimit: false` a burst far beyond the
 // default bucket is answered in full, a serve request's own limit still applies, and a
 // reply too large for 576 octets comes back to the main thread as a 'log' warning with
-// the options dropped, and in the status. A bare bridge in a throwaway netns, no CNI.
+// the options dropped, and in the status. A serve resolves without waiting for its worker,
+// yet what arrives right after is answered; one that cannot be served fails at once, typed,
+// leaving no socket. A bare bridge in a throwaway netns, no CNI.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { BROADCAST_FLAG, type DhcpServerConfig } from '../../src/dhcp/index.js';
 import { DhcpPool } from '../../src/io/dhcp-pool.js';
+import type { Ipv6Serve } from '../../src/io/dhcp-protocol.js';
+import { duidLl } from '../../src/dhcp6/duid.js';
 import { request, WireClient } from '../support/dhcp-wire.js';
-import { assertNoNetnsLeft } from '../support/leaks.js';
+import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
 import { Topology, vethPair, waitUp, type Netns } from '../support/netns.js';
 
 const KEY = 'pod-opts/eth0';
@@ -33,6 +37,12 @@ const config = (): DhcpServerConfig => ({
   dns: { nameservers: ['10.96.0.10'], search: Array.from({ length: 8 }, (_, i) => `ns${i}.svc.cluster-with-a-rather-long-name-${i}.example.org`) },
   mtu: 1450,
   serverId: SERVER_ID,
+});
+
+/** DHCPv6 for one address and RAs with no options. */
+const ipv6 = (): Ipv6Serve => ({
+  dhcp6: { serverDuid: duidLl('02:aa:00:00:00:01'), addresses: [{ address: 'fd00:1::5', prefixLength: 64 }], dns: { nameservers: [], search: [] }, preferredLifetime: 3600, validLifetime: 7200, rapidCommit: false, informationRefreshSeconds: 86400 },
+  ra: { curHopLimit: 64, managed: true, other: true, preference: 'medium', routerLifetime: 1800, reachableTime: 0, retransTimer: 0, prefixes: [], routes: [], rdnss: [], dnssl: [] },
 });
 
 /** A DISCOVER with the broadcast bit, so the OFFER reaches the VM without an address. */
@@ -108,6 +118,28 @@ void describe('DHCP pool options in the worker', () => {
     });
     assert.ok(st.counters.offered >= 5 && st.counters.offered <= 7, JSON.stringify(st.counters));
     assert.equal(st.counters.ratelimited, 30 - st.counters.offered);
+    await pool.stop(KEY);
+  });
+
+  void it('a serve resolves before its worker reads, and a DISCOVER sent at once is answered', async () => {
+    for (let i = 0; i < 20; i++) {
+      await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
+      // The socket is bound when serve resolves: this waits in it until the worker reads.
+      assert.equal((await client.exchange(discover(0x3000 + i), 0x3000 + i, 1000))?.type, 2, `OFFER ${i}`);
+      await pool.stop(KEY);
+    }
+  });
+
+  void it('what cannot be served fails at once, typed, with no socket left and nothing served', async () => {
+    const fds = fdSnapshot();
+    await assert.rejects(pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'no-such-br', config: config() }), (e: { code?: string; message?: string }) => e.code === 'ENODEV' && /^DHCP for pod-opts\/eth0: /.test(e.message ?? ''));
+    await assert.rejects(pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: { ...config(), prefixLength: 40 } }), (e: { message?: string }) => /^DHCP for pod-opts\/eth0: /.test(e.message ?? ''));
+    await assert.rejects(pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config(), ipv6: { ...ipv6(), dhcp6: { ...ipv6().dhcp6, preferredLifetime: 9000 } } }), /DHCP for pod-opts\/eth0: DHCPv6 config preferredLifetime/);
+    assert.equal(pool.isServing(KEY), false);
+    assertNoFdLeak(fds, 'failed serves');
+    // And the key serves normally afterwards.
+    await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
+    assert.equal((await client.exchange(discover(0x3100), 0x3100, 1000))?.type, 2);
     await pool.stop(KEY);
   });
 });
