@@ -97,15 +97,13 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       return serving ? undefined : openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config, v6: !!req.ipv6 });
     });
     this.requests.set(req.key, req);
-    if (serving || !fds) {
-      serving?.worker.postMessage({ op: 'serve', ...req } satisfies ToWorker);
-      return;
-    }
-    const slot = this.pick();
+    const slot = serving ?? this.pick();
     this.owner.set(req.key, slot);
     slot.keys.add(req.key);
-    if (this.failed.delete(req.key)) await this.ask(slot, req.key, { op: 'serve', ...req, fds, ack: true }, 'serving');
-    else slot.worker.postMessage({ op: 'serve', ...req, fds } satisfies ToWorker);
+    // Without fds (served already): a worker that lost the key opens its own.
+    const msg: ToWorker = { op: 'serve', ...req, ...(fds ? { fds } : {}) };
+    if (this.failed.delete(req.key)) await this.ask(slot, req.key, { ...msg, ack: true }, 'serving');
+    else slot.worker.postMessage(msg);
   }
 
   async stop(key: string): Promise<void> {
@@ -239,10 +237,8 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     }
     const p = this.waiting.get(m.key);
     if (!p) {
-      // A serve not waited for failed in its worker: lost; the key's next serve starts afresh.
+      // A serve not waited for failed in its worker: lost; the key's next serve waits for it.
       if (m.op === 'failed' && this.requests.has(m.key)) {
-        this.owner.get(m.key)?.keys.delete(m.key);
-        this.owner.delete(m.key);
         this.failed.add(m.key);
         this.emit('lost', { key: m.key, cause: `${m.code}: ${m.message}` });
       }
