@@ -11,6 +11,7 @@ import type { Dns, InterfacePlan, PodNetworkPlan } from '../model/plan.js';
 import { podPhase, podSupervisorMachine, type AttachRequest, type ChildSpec, type PodContext, type ResolvedPod } from '../machines/pod-supervisor.js';
 import type { VethInput, VethIo, VethSettings } from '../machines/veth-contract.js';
 import { SRIOV_IO_METHODS, type SriovInput, type SriovIo } from '../machines/sriov-contract.js';
+import { stateName } from '../machines/common.js';
 import type { DhcpPool } from '../io/dhcp-pool.js';
 import { Rtnl, type LinkInfo } from '../io/rtnl.js';
 import { NetnsHandle } from '../io/netns.js';
@@ -780,7 +781,6 @@ const UNDOING = new Set(['tearingDown', 'rollingBack', 'restored', 'failed', 'te
 /** A state value's top-level state (hot-plug states are nested). */
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
-const stateName = (v: unknown): string => (v == null ? 'pending' : typeof v === 'string' ? v : Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`)[0] ?? '');
 
 /** Records keep child inputs without resume data (that lives in `interfaces`). */
 function stripResume(r: ResolvedPod): ResolvedPod {

@@ -23,3 +23,13 @@ export const notProvided = <O, I>(machine: string, name: string, hint: string) =
   fromPromise<O, I>(async () => {
     throw new Error(`${machine} actor '${name}' not provided (${hint})`);
   });
+
+/**
+ * A machine's state value as one name for status and events: `a.b.c`; a parallel state's
+ * regions joined by `+` (`tearingDown.unwiring.service.unisolating+links.unplumbing`).
+ */
+export function stateName(v: unknown): string {
+  if (v == null) return 'pending';
+  if (typeof v === 'string') return v;
+  return Object.entries(v as Record<string, unknown>).map(([k, sub]) => `${k}.${stateName(sub)}`).join('+');
+}
