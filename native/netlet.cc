@@ -72,6 +72,27 @@ Napi::Value MoveHigh(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, HighFd(info[0].As<Napi::Number>().Int32Value()));
 }
 
+// dupHigh(fd): a second fd for the same open file or socket, at or above FD_SETSIZE if it can
+// be. The DHCP pool keeps a socket's fd and each worker reads it through a dup of its own.
+Napi::Value DupHigh(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return ThrowType(env, "dupHigh(fd): fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+  if (d < 0) d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return ThrowErrno(env, errno, "dup");
+  return Napi::Number::New(env, d);
+}
+
+// closeFd(fd): close(2), for fds the addon made: Node's fs.closeSync warns in a worker thread
+// about an fd its fs did not open there. EBADF is no error (already closed).
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) return ThrowType(env, "closeFd(fd): fd must be a number");
+  if (close(info[0].As<Napi::Number>().Int32Value()) != 0 && errno != EBADF && errno != EINTR) return ThrowErrno(env, errno, "close");
+  return env.Undefined();
+}
+
 // Runs fn with the calling thread inside the netns given by nsFd, then returns the
 // thread to the netns it came from. Returns 0 or the errno of the failing step; *where
 // names the failing syscall. If the way back fails the thread would stay in the wrong
@@ -1049,6 +1070,8 @@ Napi::Value SysctlIn(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("moveHigh", Napi::Function::New(env, MoveHigh));
+  exports.Set("dupHigh", Napi::Function::New(env, DupHigh));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
   exports.Set("rtnlRequest", Napi::Function::New(env, RtnlRequest));
   exports.Set("nfRequest", Napi::Function::New(env, NfRequest));

@@ -1,13 +1,13 @@
 // A small pool of DHCP worker threads serving every veth interface of every pod.
 // The pool supervises: a worker that throws or exits is replaced and its interfaces
-// are served again at once (their config is kept here, on the main thread).
+// are served again at once (their config and sockets are kept here, on the main thread).
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { NetletError } from '../model/errors.js';
 import { validateConfig, type DhcpServerConfig, type DhcpServerStatus, type RateLimit } from '../dhcp/index.js';
 import { validateDhcp6Config } from '../dhcp6/index.js';
 import { encodePlanned } from '../ra/index.js';
-import { openServeSockets } from './dhcp-sockets.js';
+import { closeServeSockets, openServeSockets, type ServeSockets } from './dhcp-sockets.js';
 import type { FromWorker, ServeRequest, ToWorker } from './dhcp-protocol.js';
 import type { Ipv6Status } from './ipv6-status.js';
 
@@ -17,9 +17,12 @@ interface Slot {
   keys: Set<string>;
   /** Set when we terminate it ourselves (close), so exit is not a crash. */
   closing: boolean;
+  /** It has loaded and listens (its 'started'). */
+  started: boolean;
 }
 
 interface Pending {
+  want: 'serving' | 'stopped';
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -58,6 +61,8 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private readonly statuses = new Map<string, DhcpServerStatus>();
   private readonly statuses6 = new Map<string, Ipv6Status>();
   private readonly waiting = new Map<string, Pending>();
+  /** Each served key's sockets (dhcp-sockets.ts), held until it is stopped: workers read dups. */
+  private readonly sockets = new Map<string, ServeSockets>();
   /** Keys whose serve failed in a worker after it was not waited for: the next one waits. */
   private readonly failed = new Set<string>();
   private nextId = 0;
@@ -76,9 +81,9 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   }
 
   /**
-   * Serves an interface; re-serving reconfigures. The configs are checked and a first serve's
-   * sockets opened here (dhcp-sockets.ts): what can fail fails now. The worker is not waited
-   * for: the sockets are bound, and what arrives waits in them until it reads (waiting for its
+   * Serves an interface; re-serving reconfigures. The configs are checked and the sockets
+   * opened here (dhcp-sockets.ts): what can fail fails now. The worker is not waited for: the
+   * sockets are bound, and what arrives waits in them until it reads (waiting for its
    * confirmation cost a setup 0.5-0.9 ms: two thread wake-ups). Should it still fail, that is
    * told as 'lost' (the interface recovers) and the next serve of the key waits for it.
    */
@@ -86,7 +91,6 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     if (this.closed) throw new NetletError('RUNTIME_CLOSED', 'the DHCP pool is closed');
     // Kept with the pool's default, so a replacement worker serves with the same limit.
     const req = request.rateLimit === undefined && this.rateLimit !== undefined ? { ...request, rateLimit: this.rateLimit } : request;
-    const serving = this.owner.get(req.key);
     // As a worker's failure read: "DHCP for <key>: ..." with its code.
     const fds = failedAs(req.key, () => {
       if (req.config) validateConfig(req.config);
@@ -94,14 +98,17 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
         validateDhcp6Config(req.ipv6.dhcp6);
         encodePlanned(req.ipv6.ra);
       }
-      return serving ? undefined : openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config, v6: !!req.ipv6 });
+      // A re-serve opens only a family it did not serve yet.
+      const had = this.sockets.get(req.key) ?? {};
+      const more = openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config && had.v4 === undefined, v6: !!req.ipv6 && !had.dhcp6 });
+      return { ...had, ...more };
     });
+    this.sockets.set(req.key, fds);
     this.requests.set(req.key, req);
-    const slot = serving ?? this.pick();
+    const slot = this.owner.get(req.key) ?? this.pick();
     this.owner.set(req.key, slot);
     slot.keys.add(req.key);
-    // Without fds (served already): a worker that lost the key opens its own.
-    const msg: ToWorker = { op: 'serve', ...req, ...(fds ? { fds } : {}) };
+    const msg: ToWorker = { op: 'serve', ...req, fds };
     if (this.failed.delete(req.key)) await this.ask(slot, req.key, { ...msg, ack: true }, 'serving');
     else slot.worker.postMessage(msg);
   }
@@ -109,13 +116,20 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   async stop(key: string): Promise<void> {
     this.requests.delete(key);
     this.failed.delete(key);
+    const fds = this.sockets.get(key);
+    this.sockets.delete(key);
     this.statuses.delete(key);
     this.statuses6.delete(key);
     const slot = this.owner.get(key);
-    if (!slot) return;
     this.owner.delete(key);
-    slot.keys.delete(key);
-    await this.ask(slot, key, { op: 'stop', key }, 'stopped').catch(() => undefined);
+    slot?.keys.delete(key);
+    try {
+      if (slot) await this.ask(slot, key, { op: 'stop', key }, 'stopped').catch(() => undefined);
+    } finally {
+      // Only now: the worker has read every serve before the stop and dup'ed what it needed
+      // (its messages are read in order); a worker that died never will.
+      if (fds) closeServeSockets(fds);
+    }
   }
 
   reconfigure(key: string, config: DhcpServerConfig): void {
@@ -133,6 +147,11 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
 
   isServing(key: string): boolean {
     return this.requests.has(key);
+  }
+
+  /** Every worker has loaded and listens (none is killed mid-start by a test). */
+  allStarted(): boolean {
+    return this.slots.every((s) => s.started);
   }
 
   status(key: string): DhcpServerStatus | undefined {
@@ -153,6 +172,8 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     for (const s of this.slots) s.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
+    for (const fds of this.sockets.values()) closeServeSockets(fds);
+    this.sockets.clear();
     for (const [key, p] of this.waiting) p.reject(new NetletError('RUNTIME_CLOSED', `DHCP pool closed while serving ${key}`));
     this.waiting.clear();
   }
@@ -170,8 +191,8 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
   private spawn(): Slot {
     const worker = new Worker(new URL('./dhcp-worker.js', import.meta.url));
     worker.unref();
-    const slot: Slot = { id: this.nextId++, worker, keys: new Set(), closing: false };
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    const slot: Slot = { id: this.nextId++, worker, keys: new Set(), closing: false, started: false };
+    worker.on('message', (m: FromWorker) => this.onMessage(m, slot));
     worker.on('error', (e) => this.replace(slot, `worker threw: ${e.message}`));
     worker.on('exit', (code) => this.replace(slot, `worker exited with code ${code}`));
     return slot;
@@ -193,7 +214,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       fresh.keys.add(key);
       this.owner.set(key, fresh);
       this.waiting.delete(key);
-      this.ask(fresh, key, { op: 'serve', ...req, ack: true }, 'serving').then(
+      this.ask(fresh, key, { op: 'serve', ...req, fds: this.sockets.get(key) ?? {}, ack: true }, 'serving').then(
         () => pending?.resolve(),
         (e: Error) => {
           pending?.reject(e);
@@ -210,6 +231,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
         reject(new NetletError('DHCP_TIMEOUT', `DHCP worker did not confirm ${want} for ${key} within ${this.serveTimeoutMs} ms`));
       }, this.serveTimeoutMs);
       this.waiting.set(key, {
+        want,
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
@@ -217,7 +239,7 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     });
   }
 
-  private onMessage(m: FromWorker): void {
+  private onMessage(m: FromWorker, from: Slot): void {
     if (m.op === 'status') {
       // A report posted before a stop may arrive after it: it belongs to no one now.
       if (!this.requests.has(m.key)) return;
@@ -235,8 +257,13 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
       this.emit('log', { key: m.key, level: m.level, msg: m.msg, fields: m.fields });
       return;
     }
+    if (m.op === 'started') {
+      from.started = true;
+      return;
+    }
+    // A waiter hears only its own answer: a stop's is 'stopped', a serve's 'serving' or 'failed'.
     const p = this.waiting.get(m.key);
-    if (!p) {
+    if (!p || (m.op !== p.want && !(m.op === 'failed' && p.want === 'serving'))) {
       // A serve not waited for failed in its worker: lost; the key's next serve waits for it.
       if (m.op === 'failed' && this.requests.has(m.key)) {
         this.failed.add(m.key);

@@ -26,9 +26,9 @@ export interface ServeRequest {
   rateLimit?: RateLimit | false;
 }
 
-/** A serve as posted: `fds` the sockets the pool opened (absent: the worker opens its own);
+/** A serve as posted: `fds` the sockets the pool holds for the key (the worker reads dups);
  *  `ack`: confirm with 'serving' (else only a failure is told). */
-export type ServeMessage = { op: 'serve'; fds?: ServeSockets; ack?: boolean } & ServeRequest;
+export type ServeMessage = { op: 'serve'; fds: ServeSockets; ack?: boolean } & ServeRequest;
 
 export type ToWorker =
   | ServeMessage
@@ -38,6 +38,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { op: 'serving'; key: string }
+  /** The worker has loaded and listens. */
+  | { op: 'started' }
   | { op: 'failed'; key: string; code: string; message: string }
   | { op: 'stopped'; key: string }
   | { op: 'status'; key: string; status: DhcpServerStatus; lastEvent?: string }

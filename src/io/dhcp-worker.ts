@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
 import { DhcpServer } from '../dhcp/index.js';
 import { Ipv6Service } from './ipv6-serve.js';
-import { closeServeSockets, openServeSockets, type ServeSockets, type Socket6 } from './dhcp-sockets.js';
+import { closeServeSockets, dupServeSockets, type Socket6 } from './dhcp-sockets.js';
 import type { FromWorker, ServeMessage, ServeRequest, ToWorker } from './dhcp-protocol.js';
 
 interface Served {
@@ -54,19 +54,19 @@ function startV6(req: ServeRequest, s: Served, socks: { dhcp6: Socket6; rs: Sock
 }
 
 /**
- * Serves an interface on the sockets the pool opened (a replacement worker's: its own), or
- * reconfigures one served already. Confirms only when asked: the pool waits for nothing else.
+ * Serves an interface on dups of the sockets the pool holds, or reconfigures one served
+ * already (a family added: its sockets dup'ed then). Confirms only when asked: the pool waits
+ * for nothing else; a failure is always told.
  */
 async function serve(m: ServeMessage): Promise<void> {
   const { fds, ack, ...req } = m;
   const old = served.get(req.key);
   if (old) {
-    if (fds) closeServeSockets(fds);
     if (req.config) old.server?.reconfigure(req.config);
     if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
     else if (req.ipv6) {
-      const o = openServeSockets(req.netnsPath, req.bridge, { v4: false, v6: true });
-      startV6(req, old, { dhcp6: o.dhcp6!, rs: o.rs! });
+      const d = dupServeSockets({ ...(fds.dhcp6 ? { dhcp6: fds.dhcp6 } : {}), ...(fds.rs ? { rs: fds.rs } : {}) });
+      startV6(req, old, { dhcp6: d.dhcp6!, rs: d.rs! });
     }
     if (ack) post({ op: 'serving', key: req.key });
     return;
@@ -74,22 +74,20 @@ async function serve(m: ServeMessage): Promise<void> {
   const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
   // Known before anything is awaited: a stop that comes meanwhile finds it and closes it.
   served.set(req.key, s);
-  let socks: ServeSockets = fds ?? openServeSockets(req.netnsPath, req.bridge, { v4: !!req.config, v6: !!req.ipv6 });
+  let socks = dupServeSockets(fds);
   try {
+    let bound: Promise<void> | undefined;
     if (req.config) {
       const { v4, ...rest } = socks;
       socks = rest;
-      await startV4(req, s, v4!);
-    }
-    if (served.get(req.key) !== s) {
-      closeServeSockets(socks);
-      return;
+      bound = startV4(req, s, v4!);
     }
     if (req.ipv6) {
       const v6 = { dhcp6: socks.dhcp6!, rs: socks.rs! };
       socks = {};
       startV6(req, s, v6);
     }
+    await bound;
   } catch (e) {
     s.socket?.close();
     s.v6?.close();
@@ -104,9 +102,15 @@ async function serve(m: ServeMessage): Promise<void> {
  *  the next tick through dns.lookup). */
 const literalAddress = (address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void => callback(null, address, 4);
 
-/** DHCPv4 on `fd` (the socket owns it from here, closed or not). */
-async function startV4(req: ServeRequest, s: Served, fd: number): Promise<void> {
-  const server = new DhcpServer(req.config!, req.rateLimit);
+/** DHCPv4 on `fd`, owned from the call on (by the socket, or closed here on a throw); resolves once bound. */
+function startV4(req: ServeRequest, s: Served, fd: number): Promise<void> {
+  let server: DhcpServer;
+  try {
+    server = new DhcpServer(req.config!, req.rateLimit);
+  } catch (e) {
+    closeServeSockets({ v4: fd });
+    throw e;
+  }
   const socket = createSocket({ type: 'udp4', lookup: literalAddress });
   s.server = server;
   s.socket = socket;
@@ -121,16 +125,18 @@ async function startV4(req: ServeRequest, s: Served, fd: number): Promise<void> 
     }
     reportSoon(req.key, s, r.event.kind);
   });
-  await new Promise<void>((resolve, reject) => {
+  // With an fd, bind opens it into the socket's handle at once; stopped meanwhile, it closes.
+  const bound = new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    // Stopped while binding: serve() sees it is no longer served.
     socket.once('close', resolve);
     socket.bind({ fd }, () => {
       socket.off('error', reject);
       resolve();
     });
   });
-  if (served.get(req.key) === s) socket.setBroadcast(true);
+  return bound.then(() => {
+    if (served.get(req.key) === s) socket.setBroadcast(true);
+  });
 }
 
 function stop(key: string): void {
@@ -159,3 +165,5 @@ parentPort!.on('message', (m: ToWorker) => {
     served.get(m.key)?.v6?.reconfigure(m.ipv6);
   }
 });
+// Loaded and listening: a pool may now kill this thread without catching it mid-start.
+post({ op: 'started' });

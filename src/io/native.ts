@@ -14,6 +14,8 @@ interface NativeAddon {
   recvFds(sockFd: number, maxBytes: number, maxFds: number): { data: Buffer; fds: number[]; truncated: boolean };
   nftRun(nsFd: number, text: string): { ok: boolean; output: string; error: string };
   moveHigh(fd: number): number;
+  dupHigh(fd: number): number;
+  closeFd(fd: number): void;
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
   rtnlRequest(nsFd: number, request: Buffer): Promise<Buffer>;
   nfRequest(nsFd: number, request: Buffer): Buffer;
@@ -98,6 +100,10 @@ export const native = {
   nftRun: wrap((nsFd: number, text: string) => addon.nftRun(nsFd, text)),
   /** The same fd renumbered at or above 1024 (FD_SETSIZE), the old number closed: see HighFd in the addon. */
   moveHigh: wrap((fd: number) => addon.moveHigh(fd)),
+  /** A second fd for the same socket (at or above FD_SETSIZE when it can be). */
+  dupHigh: wrap((fd: number) => addon.dupHigh(fd)),
+  /** close(2) of an fd the addon made (fs.closeSync warns about those in a worker); EBADF ignored. */
+  closeFd: wrap((fd: number) => addon.closeFd(fd)),
   /** A device-bound non-blocking IPv6 socket in nsFd's netns (see Socket6Kind); ifindex is the device's there. */
   open6: wrap((nsFd: number, device: string, kind: Socket6Kind) => addon.open6(nsFd, device, kind)),
   /** One non-blocking sendto (port 0 on raw sockets); -1 when the socket buffer is full. */

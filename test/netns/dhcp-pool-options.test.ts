@@ -121,13 +121,15 @@ void describe('DHCP pool options in the worker', () => {
     await pool.stop(KEY);
   });
 
-  void it('a serve resolves before its worker reads, and a DISCOVER sent at once is answered', async () => {
+  void it('a serve resolves before its worker reads, and a DISCOVER sent at once is answered; a stop leaves no socket', async () => {
+    const fds = fdSnapshot();
     for (let i = 0; i < 20; i++) {
-      await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
+      await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config(), ...(i % 2 ? { ipv6: ipv6() } : {}) });
       // The socket is bound when serve resolves: this waits in it until the worker reads.
       assert.equal((await client.exchange(discover(0x3000 + i), 0x3000 + i, 1000))?.type, 2, `OFFER ${i}`);
       await pool.stop(KEY);
     }
+    assertNoFdLeak(fds, '20 serves and stops');
   });
 
   void it('what cannot be served fails at once, typed, with no socket left and nothing served', async () => {
@@ -141,5 +143,27 @@ void describe('DHCP pool options in the worker', () => {
     await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
     assert.equal((await client.exchange(discover(0x3100), 0x3100, 1000))?.type, 2);
     await pool.stop(KEY);
+  });
+
+  void it('a worker that dies before or after reading a serve leaves no socket behind; the key is served again', async () => {
+    const fds = fdSnapshot();
+    for (const when of ['before', 'after'] as const) {
+      const p2 = new DhcpPool(1, { rateLimit: false });
+      try {
+        await p2.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config() });
+        // A fresh worker is still starting (~80 ms): killed now, it never read the serve.
+        if (when === 'after') assert.equal((await client.exchange(discover(0x3200), 0x3200, 2000))?.type, 2, 'served before the kill');
+        const restarted = once(p2, 'restarted');
+        await p2.workers()[0]!.terminate();
+        await restarted;
+        // The new worker starts, then reads the pool's sockets: a client retransmits meanwhile.
+        let reply: number | undefined;
+        for (let xid = 0x3300, t0 = Date.now(); reply === undefined && Date.now() - t0 < 5000; xid++) reply = (await client.exchange(discover(xid), xid, 200))?.type;
+        assert.equal(reply, 2, `${when}: served again by the new worker`);
+      } finally {
+        await p2.close();
+      }
+    }
+    assertNoFdLeak(fds, 'killed workers');
   });
 });

@@ -285,6 +285,9 @@ void test('monitor: a TAP deleted behind netlet\'s back is re-plumbed; a killed 
     assert.equal(taps(net).length, 2, 'fresh fds for the re-plumbed TAP');
 
     const pool = (rt as unknown as Record<symbol, DhcpPool>)[Symbol.for('netlet.test.dhcpPool')]!;
+    // A worker killed while it still starts (serves are not waited for) can leave a module
+    // file's fd open in the process (Node's loader, not netlet's sockets): kill a started one.
+    await until('the workers started', () => pool.allStarted());
     const workers = pool.workers();
     assert.ok(workers.length >= 1);
     const t1 = performance.now();
