@@ -74,7 +74,8 @@ async function serve(m: ServeMessage): Promise<void> {
   const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
   // Known before anything is awaited: a stop that comes meanwhile finds it and closes it.
   served.set(req.key, s);
-  let socks = dupServeSockets(fds);
+  // Dups of what this request serves only (the pool may hold a family it no longer asks for).
+  let socks = dupServeSockets({ ...(req.config ? { v4: fds.v4 } : {}), ...(req.ipv6 ? { dhcp6: fds.dhcp6, rs: fds.rs } : {}) });
   try {
     let bound: Promise<void> | undefined;
     if (req.config) {
