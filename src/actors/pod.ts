@@ -458,12 +458,13 @@ export class Pod {
         await kernel().unplumb(r);
       },
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
-      startDhcp: async ({ settings }) => {
+      startDhcp: async ({ settings, rebind }) => {
         const iface = ifaceFor(settings);
         const parts = iface && servePartsFor(iface, this.plan!, settings, this.deps.opts.dhcp.leaseSeconds);
         // Neither IPv4 nor global IPv6: nothing to serve (cloud-init carries the rest).
         if (!iface || !parts) return;
-        await this.deps.pool.serve({ key: this.dhcpKey(iface.name), netnsPath: this.request.netnsPath, bridge: settings.bridge, ...parts });
+        const req = { key: this.dhcpKey(iface.name), netnsPath: this.request.netnsPath, bridge: settings.bridge, ...parts };
+        await (rebind ? this.deps.pool.rebind(req) : this.deps.pool.serve(req));
       },
       stopDhcp: async ({ settings }) => {
         const iface = ifaceFor(settings);

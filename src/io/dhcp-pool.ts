@@ -113,6 +113,15 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     else slot.worker.postMessage(msg);
   }
 
+  /**
+   * Serves it afresh: stopped, then served on sockets made again. A socket stays bound to the
+   * bridge it was made on: after a bridge is deleted and made again the old ones hear nothing.
+   */
+  async rebind(request: ServeRequest): Promise<void> {
+    await this.stop(request.key);
+    await this.serve(request);
+  }
+
   async stop(key: string): Promise<void> {
     this.requests.delete(key);
     this.failed.delete(key);

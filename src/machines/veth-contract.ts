@@ -77,8 +77,10 @@ export interface VethIo {
   plumb(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
   /** Bridge filter: DHCP neither leaves through the veth nor comes in from it; the VM speaks only as itself (anti-spoofing). */
   isolate(req: { record: VethRecord; settings: VethSettings }): Promise<void>;
-  /** Resolves once the DHCP servers (v4, and DHCPv6 + RA for an IPv6 VM) answer on the bridge. */
-  startDhcp(req: { settings: VethSettings }): Promise<void>;
+  /** Resolves once the DHCP servers (v4, and DHCPv6 + RA for an IPv6 VM) answer on the bridge.
+   *  `rebind` (recovery): their sockets made again, on the bridge there is now (a socket stays
+   *  bound to the bridge it was made on: one deleted and made again is another). */
+  startDhcp(req: { settings: VethSettings; rebind?: boolean }): Promise<void>;
   stopDhcp(req: { settings: VethSettings }): Promise<void>;
   unisolate(req: { settings: VethSettings }): Promise<void>;
   /** Deletes TAP and bridge (the veth is released from the bridge). */

@@ -52,7 +52,7 @@ export const vethSetup = setup({
     strip: notProvided<void, { record: VethRecord }>('strip'),
     plumb: notProvided<void, { record: VethRecord; settings: VethSettings }>('plumb'),
     isolate: notProvided<void, { record: VethRecord; settings: VethSettings }>('isolate'),
-    startDhcp: notProvided<void, { settings: VethSettings }>('startDhcp'),
+    startDhcp: notProvided<void, { settings: VethSettings; rebind?: boolean }>('startDhcp'),
     stopDhcp: notProvided<void, { settings: VethSettings }>('stopDhcp'),
     unisolate: notProvided<void, { settings: VethSettings }>('unisolate'),
     unplumb: notProvided<void, { settings: VethSettings; ifName: string }>('unplumb'),
@@ -256,7 +256,8 @@ export const vethInterfaceMachine = vethSetup.createMachine({
           invoke: {
             id: 'recovering.restartingDhcp',
             src: 'startDhcp',
-            input: ({ context }) => ({ settings: context.settings }),
+            // The bridge may be a new one (LINK_LOST): the servers' sockets are made again.
+            input: ({ context }) => ({ settings: context.settings, rebind: true }),
             onDone: [{ guard: 'teardownRequested', target: '#veth.tearingDown' }, { target: '#veth.ready', actions: 'clearError' }],
             onError: { target: '#veth.failed', actions: { type: 'setError', params: { step: 'recovering' } } },
           },

@@ -1,11 +1,13 @@
 // The DHCP pool under abuse: a worker killed mid-run is replaced and the VM still gets
 // its lease at once; 10,000 random packets at port 67 leave the server serving, with
-// the rate limit's drops in its counters, and a real client then gets its lease.
+// the rate limit's drops in its counters, and a real client then gets its lease; a
+// bridge deleted and made again (LINK_LOST) is served on the new bridge.
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
+import { waitFor } from 'xstate';
 import { startClient, waitObserved } from '../support/dhcp-clients.js';
 import { attachVm, CNI_NET, setupPod, type PodRig } from '../support/dhcp-rig.js';
 import { discover, WireClient } from '../support/dhcp-wire.js';
@@ -104,6 +106,26 @@ void describe('DHCP pool robustness', () => {
       t.diagnostic(`lease after the flood in ${Date.now() - t1} ms`);
       assert.ok(leased(seen), client.output());
       assert.equal(rig.pool.restarts, 1, 'no worker died from the flood');
+    } finally {
+      await client.stop();
+      detach();
+    }
+  });
+
+  void it('a bridge deleted behind netlet\'s back (LINK_LOST): re-plumbed, and the VM gets its lease on the new bridge', async (t) => {
+    // A socket stays bound to the bridge it was made on: the DHCP servers must be made again.
+    rig.pod.ip('link', 'del', rig.settings.bridge);
+    const t0 = Date.now();
+    rig.actor.send({ type: 'LINK_LOST', link: rig.settings.bridge });
+    const snap = await waitFor(rig.actor, (s) => s.matches('ready') || s.matches('failed'), { timeout: 10_000 });
+    assert.ok(snap.matches('ready'), `recovered: ${JSON.stringify(snap.value)} ${JSON.stringify(snap.context.error)}`);
+    assert.ok(rig.pod.links().includes(rig.settings.bridge), 'the bridge is back');
+    const { vm, detach } = attachVm(rig, 'rebridged');
+    const client = startClient('udhcpc', vm, join(rig.dir, 'rebridged'));
+    try {
+      const seen = await waitObserved(vm, client, leased, 10_000);
+      t.diagnostic(`bridge lost -> re-plumbed -> lease in ${Date.now() - t0} ms`);
+      assert.ok(leased(seen), client.output());
     } finally {
       await client.stop();
       detach();

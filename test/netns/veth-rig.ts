@@ -129,9 +129,10 @@ export async function makePod(t: AfterHook, opts: PodOptions): Promise<PodRig> {
   };
   const io: VethIo = {
     ...vethKernelIo(rt),
-    startDhcp: async ({ settings: s }) => {
+    startDhcp: async ({ settings: s, rebind }) => {
       const p = planOf(s);
-      await pool.serve({ key: `${podId}/${p.name}`, netnsPath: pod.path, bridge: s.bridge, config: configFromPlan(p, undefined, { serverId: s.bridgeAddress, leaseSeconds: 600 }) });
+      const req = { key: `${podId}/${p.name}`, netnsPath: pod.path, bridge: s.bridge, config: configFromPlan(p, undefined, { serverId: s.bridgeAddress, leaseSeconds: 600 }) };
+      await (rebind ? pool.rebind(req) : pool.serve(req));
     },
     stopDhcp: async ({ settings: s }) => pool.stop(`${podId}/${planOf(s).name}`),
   };

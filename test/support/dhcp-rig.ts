@@ -132,7 +132,10 @@ export async function setupPod(opts: PodRigOptions = {}): Promise<PodRig> {
     const config = configFromPlan(plan, added.dns, { serverId: SERVER_ID, leaseSeconds: opts.leaseSeconds ?? 600, ...(mtu ? { mtu } : {}) });
     const io = {
       ...vethKernelIo(rt, opts.antiSpoofing === undefined ? {} : { antiSpoofing: opts.antiSpoofing }),
-      startDhcp: async ({ settings: s }: { settings: VethSettings }) => pool.serve({ key, netnsPath: pod.path, bridge: s.bridge, config }),
+      startDhcp: async ({ settings: s, rebind }: { settings: VethSettings; rebind?: boolean }) => {
+        const req = { key, netnsPath: pod.path, bridge: s.bridge, config };
+        await (rebind ? pool.rebind(req) : pool.serve(req));
+      },
       stopDhcp: async () => pool.stop(key),
     };
     const actor = createActor(provideVeth(io), { input: { ifName: plan.name, settings } }).start();
