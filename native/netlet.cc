@@ -836,6 +836,13 @@ class WatchWrap : public Napi::ObjectWrap<T> {
  protected:
   Watch6State* state_ = nullptr;
 
+  // (number, function) as a constructor's arguments; false (thrown, naming `usage`) if not.
+  static bool Args(const Napi::CallbackInfo& info, const char* usage) {
+    if (info.Length() >= 2 && info[0].IsNumber() && info[1].IsFunction()) return true;
+    ThrowType(info.Env(), usage);
+    return false;
+  }
+
  private:
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (state_) {
@@ -849,12 +856,8 @@ class WatchWrap : public Napi::ObjectWrap<T> {
 class Watch6 : public WatchWrap<Watch6> {
  public:
   Watch6(const Napi::CallbackInfo& info) : WatchWrap<Watch6>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      ThrowType(env, "new Watch6(fd, onMessage) expected");
-      return;
-    }
-    state_ = WatchStart(env, info[0].As<Napi::Number>().Int32Value(), info[1], Watch6Datagrams, "netlet.Watch6");
+    if (!Args(info, "new Watch6(fd, onMessage) expected")) return;
+    state_ = WatchStart(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1], Watch6Datagrams, "netlet.Watch6");
   }
 };
 
@@ -865,11 +868,8 @@ class Watch6 : public WatchWrap<Watch6> {
 class WatchLinks : public WatchWrap<WatchLinks> {
  public:
   WatchLinks(const Napi::CallbackInfo& info) : WatchWrap<WatchLinks>(info) {
+    if (!Args(info, "new WatchLinks(nsFd, onEvents) expected")) return;
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      ThrowType(env, "new WatchLinks(nsFd, onEvents) expected");
-      return;
-    }
     int fd = -1;
     const char* where = "";
     int err = SocketInNetns(info[0].As<Napi::Number>().Int32Value(), AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_ROUTE, &fd, &where);

@@ -65,7 +65,7 @@ async function serve(m: ServeMessage): Promise<void> {
     if (req.config) old.server?.reconfigure(req.config);
     if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
     else if (req.ipv6) {
-      const d = dupServeSockets({ ...(fds.dhcp6 ? { dhcp6: fds.dhcp6 } : {}), ...(fds.rs ? { rs: fds.rs } : {}) });
+      const d = dupServeSockets({ dhcp6: fds.dhcp6, rs: fds.rs });
       startV6(req, old, { dhcp6: d.dhcp6!, rs: d.rs! });
     }
     if (ack) post({ op: 'serving', key: req.key });
