@@ -214,6 +214,9 @@ export function decodeDomainSearch(d: Uint8Array): string[] | undefined {
     const labels: string[] = [];
     let cursor = pos;
     let resumeAt: number | undefined;
+    // Each jump must land before the last one (the first before this name's start): a
+    // jump merely behind the pointer can read forward onto the same pointer and loop.
+    let floor = pos;
     for (;;) {
       const len = d[cursor];
       if (len === undefined) return undefined;
@@ -222,8 +225,8 @@ export function decodeDomainSearch(d: Uint8Array): string[] | undefined {
         const low = d[cursor + 1];
         if (low === undefined) return undefined;
         const target = ((len & 0x3f) << 8) | low;
-        // Strictly backwards jumps cannot loop.
-        if (target >= cursor) return undefined;
+        if (target >= floor) return undefined;
+        floor = target;
         resumeAt ??= cursor + 2;
         cursor = target;
         continue;

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import {
   decodeClasslessRoutes, decodeClientId, decodeDomainSearch, decodeIpv4, decodeIpv4List, decodeText, decodeU16, decodeU32,
   decodeU8, encodeClasslessRoutes, encodeDestination, encodeDomainSearch, encodeIpv4, encodeIpv4List, encodeText,
@@ -110,6 +111,23 @@ void describe('RFC 3397 domain search (119)', () => {
     assert.equal(decodeDomainSearch(hex('01 61')), undefined); // no root label
     assert.equal(decodeDomainSearch(hex('00')), undefined); // empty name
     assert.equal(decodeDomainSearch(hex('01 61 c0')), undefined); // half a pointer
+  });
+
+  void it('rejects pointer loops and still follows chains of earlier names', async () => {
+    const loops = [
+      '01 61 c000', // back to its own start: reads "a" onto the same pointer again
+      '01 61 00 01 62 c003', // the second name points at its own start
+      '01 61 00 01 62 01 63 c005', // behind the pointer, inside the same name
+    ];
+    // In a worker with a small heap: a decoder that loops (and grows its label list) dies
+    // there in a moment instead of taking this file's process down by running out of memory.
+    const src = `const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.url).then((m) => parentPort.postMessage(workerData.cases.map((h) => m.decodeDomainSearch(Buffer.from(h, 'hex')) ?? null)));`;
+    const url = new URL('../../../src/dhcp/options.js', import.meta.url).href;
+    const w = new Worker(src, { eval: true, workerData: { url, cases: loops.map((h) => h.replace(/ /g, '')) }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    const answer = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    assert.deepEqual(answer, loops.map(() => null));
+    assert.deepEqual(decodeDomainSearch(hex('01 61 00 01 62 c000 01 63 c003')), ['a', 'b.a', 'c.b.a']);
   });
 });
 
