@@ -699,7 +699,6 @@ void WatchCall(Watch6State* st, size_t argc, napi_value* argv) {
 
 void Watch6Closed(uv_handle_t* h) {
   auto* st = static_cast<Watch6State*>(h->data);
-  close(st->fd);
   if (st->cb) napi_delete_reference(st->env, st->cb);
   if (st->ctx) napi_async_destroy(st->env, st->ctx);
   if (st->hook) napi_remove_async_cleanup_hook(st->hook);
@@ -710,6 +709,10 @@ void Watch6Close(Watch6State* st) {
   if (st->closing) return;
   st->closing = true;
   uv_poll_stop(&st->poll);
+  // The fd goes now, not in the close callback a loop turn later: whoever closed a watch (a
+  // DHCP stop, then its 'stopped') holds none of its fds after. A stopped poll has left epoll.
+  close(st->fd);
+  st->fd = -1;
   uv_close(reinterpret_cast<uv_handle_t*>(&st->poll), Watch6Closed);
 }
 

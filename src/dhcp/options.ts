@@ -173,6 +173,16 @@ const labelsOf = (name: string): string[] => {
   return trimmed.split('.');
 };
 
+/**
+ * A label's octets as text when the encoders could write them back the same: printable ASCII
+ * without the dot (a dot inside a label would come back as two labels, a trailing one as
+ * the root). undefined otherwise: the decoders refuse such a name rather than change it.
+ */
+export function labelText(d: Uint8Array): string | undefined {
+  for (const b of d) if (b < 0x21 || b > 0x7e || b === 0x2e) return undefined;
+  return latin1(d);
+}
+
 /** True when name can be written as DNS labels: 1-63 octet LDH-ish labels, 255 octets in all. */
 export function isEncodableDomainName(name: string): boolean {
   if (!/^[\x21-\x7e]+$/.test(name) || name === '.') return false;
@@ -206,7 +216,7 @@ export function encodeDomainSearch(names: readonly string[]): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** Decodes option 119 (already concatenated per RFC 3396). Pointers must point backwards. */
+/** Decodes option 119 (already concatenated per RFC 3396). Pointers must point backwards; labels as labelText takes them. */
 export function decodeDomainSearch(d: Uint8Array): string[] | undefined {
   const names: string[] = [];
   let pos = 0;
@@ -232,7 +242,9 @@ export function decodeDomainSearch(d: Uint8Array): string[] | undefined {
         continue;
       }
       if (len > 63 || cursor + 1 + len > d.length) return undefined;
-      labels.push(latin1(d.subarray(cursor + 1, cursor + 1 + len)));
+      const label = labelText(d.subarray(cursor + 1, cursor + 1 + len));
+      if (label === undefined) return undefined;
+      labels.push(label);
       cursor += 1 + len;
     }
     if (labels.length === 0) return undefined;

@@ -2,7 +2,7 @@
 // (RFC 8415 section 10 forbids compressed names) and the RA DNSSL option (RFC 8106
 // section 5.2). DHCPv4 option 119 compresses (src/dhcp/options.ts), so its encoder cannot
 // be reused; its name check can.
-import { isEncodableDomainName, latin1 } from '../dhcp/options.js';
+import { isEncodableDomainName, labelText } from '../dhcp/options.js';
 
 export { isEncodableDomainName };
 
@@ -22,9 +22,10 @@ export function encodeDomainNames(names: readonly string[]): Uint8Array {
 }
 
 /**
- * Decodes back-to-back uncompressed names; undefined for a pointer, a label over 63
- * octets, a name over 255 octets or one cut short. With `padded` (DNSSL), zeros where a
- * name would start end the list and must run to the end (RFC 8106 padding).
+ * Decodes back-to-back uncompressed names; undefined for a pointer, a label over 63 octets
+ * or one the encoder would not write back the same (labelText), a name over 255 octets or
+ * one cut short. With `padded` (DNSSL), zeros where a name would start end the list and
+ * must run to the end (RFC 8106 padding).
  */
 export function decodeDomainNames(d: Uint8Array, padded = false): string[] | undefined {
   const names: string[] = [];
@@ -41,7 +42,9 @@ export function decodeDomainNames(d: Uint8Array, padded = false): string[] | und
       if (len === undefined || len > 63) return undefined;
       if (len === 0) { pos += 1; break; }
       if (pos + 1 + len > d.length) return undefined;
-      labels.push(latin1(d.subarray(pos + 1, pos + 1 + len)));
+      const label = labelText(d.subarray(pos + 1, pos + 1 + len));
+      if (label === undefined) return undefined;
+      labels.push(label);
       pos += 1 + len;
     }
     if (pos - start > 255) return undefined;

@@ -111,6 +111,9 @@ void describe('RFC 3397 domain search (119)', () => {
     assert.equal(decodeDomainSearch(hex('01 61')), undefined); // no root label
     assert.equal(decodeDomainSearch(hex('00')), undefined); // empty name
     assert.equal(decodeDomainSearch(hex('01 61 c0')), undefined); // half a pointer
+    assert.equal(decodeDomainSearch(hex('02 61 2e 00')), undefined); // "a." as one label: would come back as "a"
+    assert.equal(decodeDomainSearch(hex('03 61 2e 62 00')), undefined); // "a.b" as one label: would come back as two
+    assert.equal(decodeDomainSearch(hex('01 20 00')), undefined); // a space
   });
 
   void it('rejects pointer loops and still follows chains of earlier names', async () => {

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { parse, serialize } from '../../../src/dhcp6/codec.js';
 import { dhcp6ConfigFromPlan } from '../../../src/dhcp6/config.js';
 import { decodeDomainNames, encodeDomainNames } from '../../../src/dhcp6/domain-names.js';
@@ -125,5 +126,18 @@ void describe('uncompressed domain name lists', () => {
     assert.deepEqual(decodeDomainNames(enc, true), ['a.b']);
     assert.equal(decodeDomainNames(Uint8Array.from([1, 97, 0, 0, 5]), true), undefined);
     assert.equal(decodeDomainNames(Uint8Array.from([64, ...new Array<number>(64).fill(97), 0])), undefined);
+  });
+  void it('a label the encoder would not write back the same is refused: a dot in it or at its end, a space, a control or non-ASCII octet', () => {
+    for (const label of [[0x61, 0x2e], [0x61, 0x2e, 0x62], [0x2e], [0x61, 0x20], [0x09], [0xe9]]) {
+      assert.equal(decodeDomainNames(Uint8Array.from([label.length, ...label, 0])), undefined, JSON.stringify(label));
+    }
+    // Whatever decodes is written back octet for octet (names of random labels, dots and all).
+    const label = fc.uint8Array({ minLength: 1, maxLength: 6 }).map((l) => [l.length, ...l.map((b) => (b % 3 === 0 ? 0x2e : b))]);
+    const names = fc.array(fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => [...ls.flat(), 0]), { minLength: 1, maxLength: 4 });
+    fc.assert(fc.property(names, (ns) => {
+      const bytes = Uint8Array.from(ns.flat());
+      const decoded = decodeDomainNames(bytes);
+      if (decoded) assert.deepEqual(encodeDomainNames(decoded), bytes);
+    }), { numRuns: 3000 });
   });
 });
