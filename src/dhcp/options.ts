@@ -247,8 +247,10 @@ export function decodeDomainSearch(d: Uint8Array): string[] | undefined {
       labels.push(label);
       cursor += 1 + len;
     }
-    if (labels.length === 0) return undefined;
-    names.push(labels.join('.'));
+    const name = labels.join('.');
+    // No root-only name, none over 255 octets: what the encoder would refuse.
+    if (labels.length === 0 || !isEncodableDomainName(name)) return undefined;
+    names.push(name);
     pos = resumeAt ?? cursor;
   }
   return names;

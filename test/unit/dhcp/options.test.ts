@@ -114,6 +114,12 @@ void describe('RFC 3397 domain search (119)', () => {
     assert.equal(decodeDomainSearch(hex('02 61 2e 00')), undefined); // "a." as one label: would come back as "a"
     assert.equal(decodeDomainSearch(hex('03 61 2e 62 00')), undefined); // "a.b" as one label: would come back as two
     assert.equal(decodeDomainSearch(hex('01 20 00')), undefined); // a space
+    // Names over 255 octets, written out (4 labels of 63: 257) or reached through a pointer (257).
+    const label = (n: number, c: string): string => `${n.toString(16).padStart(2, '0')} ${`${c} `.repeat(n)}`;
+    assert.equal(decodeDomainSearch(hex(`${label(63, '61').repeat(4)}00`)), undefined);
+    const first = `${label(63, '61').repeat(3)}00`;
+    assert.equal(decodeDomainSearch(hex(`${first}${label(63, '62')}c000`)), undefined);
+    assert.equal(decodeDomainSearch(hex(`${first}${label(61, '62')}c000`))?.[1]?.length, 61 + 1 + 191);
   });
 
   void it('rejects pointer loops and still follows chains of earlier names', async () => {
