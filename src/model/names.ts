@@ -23,11 +23,19 @@ export interface InterfaceNames {
   linkGroup: number;
 }
 
+/** Names already worked out: a setup asks ~10 times per interface, each a sha256 (~10 µs). */
+const namesOf = new Map<string, Readonly<InterfaceNames>>();
+
 /** Names for interface `ifName`; a name too long for IFNAMSIZ is replaced by a hash of it. */
-export function interfaceNames(ifName: string): InterfaceNames {
+export function interfaceNames(ifName: string): Readonly<InterfaceNames> {
+  let n = namesOf.get(ifName);
+  if (n) return n;
   const id = short(ifName, MAX - 3);
   const linkGroup = groupOf(0x6e6c0000, ifName);
-  return { bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}`, linkGroup };
+  n = Object.freeze({ bridge: `nb-${id}`, tap: `nt-${id}`, table: `netlet_${ifName.replace(/[^A-Za-z0-9_]/g, '_')}`, linkGroup });
+  // CNI interface names come from a small set (eth0, net1, ...): bounded in practice; capped anyway.
+  if (namesOf.size < 1024) namesOf.set(ifName, n);
+  return n;
 }
 
 /**
