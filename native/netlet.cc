@@ -405,7 +405,9 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
 // setup measured 1.15x and one teardown 1.13x the pool's time (kept threads: 0.95-1.0x).
 // A script for libnftables, or (raw) one nf_tables netlink request whose replies' bytes are the result.
 struct NftJob {
+  // fd: the job's own dup of the caller's netns fd (DupNs), closed with the job.
   NftJob(Napi::Env env, int fd) : deferred(Napi::Promise::Deferred::New(env)), nsFd(fd) {}
+  ~NftJob() { if (nsFd >= 0) close(nsFd); }
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction done;
   int nsFd;
@@ -451,10 +453,21 @@ void* NftThread(void*) {
 
 Napi::Value QueueNftJob(Napi::Env env, NftJob* job);
 
+// A job run on another thread gets a dup of the caller's netns fd, taken now: the caller
+// may close its fd (a pod stopped) while the job waits in a queue, and the number may be
+// reused by then (another pod's netns). -1 (thrown) when the fd cannot be dup'ed.
+int DupNs(Napi::Env env, const Napi::Value& v) {
+  int fd = fcntl(v.As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(env, errno, "dup(netns fd)");
+  return fd;
+}
+
 Napi::Value NftRunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) return ThrowType(env, "nftRunAsync(nsFd, text) expected");
-  auto* job = new NftJob(env, info[0].As<Napi::Number>().Int32Value());
+  int ns = DupNs(env, info[0]);
+  if (ns < 0) return env.Undefined();
+  auto* job = new NftJob(env, ns);
   job->text = info[1].As<Napi::String>().Utf8Value();
   return QueueNftJob(env, job);
 }
@@ -487,7 +500,9 @@ Napi::Value NfRequestAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!NfRequestArgs(info, "nfRequestAsync")) return env.Undefined();
   auto b = info[1].As<Napi::Buffer<uint8_t>>();
-  auto* job = new NftJob(env, info[0].As<Napi::Number>().Int32Value());
+  int ns = DupNs(env, info[0]);
+  if (ns < 0) return env.Undefined();
+  auto* job = new NftJob(env, ns);
   job->raw = true;
   job->req.assign(b.Data(), b.Data() + b.Length());
   return QueueNftJob(env, job);
@@ -530,8 +545,10 @@ Napi::Value QueueNftJob(Napi::Env env, NftJob* job) {
 // with the replies' bytes (this seq's messages up to and including NLMSG_DONE or the ack).
 class RtnlWorker : public Napi::AsyncWorker {
  public:
+  // nsFd: its own dup (DupNs), closed with the worker.
   RtnlWorker(Napi::Env env, int nsFd, std::vector<uint8_t> req)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), nsFd_(nsFd), req_(std::move(req)) {}
+  ~RtnlWorker() override { close(nsFd_); }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { err_ = NlRequest(nsFd_, NETLINK_ROUTE, req_, &reply_, &where_); }
   void OnOK() override {
@@ -554,7 +571,9 @@ Napi::Value RtnlRequest(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) return ThrowType(env, "rtnlRequest(nsFd, request) expected");
   auto b = info[1].As<Napi::Buffer<uint8_t>>();
   if (b.Length() < sizeof(nlmsghdr)) return ThrowType(env, "rtnlRequest: request shorter than a netlink header");
-  auto* w = new RtnlWorker(env, info[0].As<Napi::Number>().Int32Value(), std::vector<uint8_t>(b.Data(), b.Data() + b.Length()));
+  int ns = DupNs(env, info[0]);
+  if (ns < 0) return env.Undefined();
+  auto* w = new RtnlWorker(env, ns, std::vector<uint8_t>(b.Data(), b.Data() + b.Length()));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -991,11 +1010,7 @@ struct ExitWait {
   int pidfd;
 };
 
-void ExitWaitClosed(uv_handle_t* h) {
-  auto* w = static_cast<ExitWait*>(h->data);
-  close(w->pidfd);
-  delete w;
-}
+void ExitWaitClosed(uv_handle_t* h) { delete static_cast<ExitWait*>(h->data); }
 
 void ExitReadable(uv_poll_t* h, int status, int) {
   auto* w = static_cast<ExitWait*>(h->data);
@@ -1006,6 +1021,10 @@ void ExitReadable(uv_poll_t* h, int status, int) {
   if (rc == 0 && si.si_pid == 0 && status >= 0) return;  // not yet (spurious readiness)
   int err = rc < 0 ? errno : 0;
   uv_poll_stop(&w->poll);
+  // Closed before the promise settles (not in the close callback a loop turn later): whoever
+  // awaited the exit holds no fd of it after.
+  close(w->pidfd);
+  w->pidfd = -1;
   napi_env env = w->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);

@@ -216,13 +216,14 @@ export class Pod {
     };
   }
 
-  /** Stops the actors without touching the kernel (runtime close; the next start adopts). */
-  stop(): void {
+  /** Stops the actors without touching the kernel (runtime close; the next start adopts); resolves once the kept TAP fds are closed. */
+  stop(): Promise<void> {
     this.unwatchLinks();
     this.actor.stop();
-    for (const tap of [...this.tapFds.keys()]) this.dropTapFds(tap);
+    const closing = Promise.all([...this.tapFds.keys()].map((tap) => this.dropTapFds(tap)));
     this.rt?.close();
     this.rt = undefined;
+    return closing.then(() => undefined);
   }
 
   get done(): boolean {
@@ -256,8 +257,9 @@ export class Pod {
   /** Deletes the links of all the pod's veth interfaces in one request (io/veth.ts unplumbPod). */
   private async unplumbAll(): Promise<boolean> {
     const sets = this.vethChildren().map((ch) => (ch.input as VethInput).settings);
-    for (const s of sets) this.dropTapFds(s.tap);
-    return unplumbPod(this.rtnl(), sets);
+    // The closes (a grace period each) beside the deletion, both done before the step is.
+    const [, whole] = await Promise.all([Promise.all(sets.map((s) => this.dropTapFds(s.tap))), unplumbPod(this.rtnl(), sets)]);
+    return whole;
   }
 
   private takeResolvedDump(): { links: LinkInfo[]; routes: RouteDump } | undefined {
@@ -267,14 +269,19 @@ export class Pod {
   }
 
   private keepTapFds(tap: string, fds: number[]): void {
-    this.dropTapFds(tap);
+    // Fds kept from before (a TAP made again, recovery): their closes need no waiting for.
+    void this.dropTapFds(tap);
     this.tapFds.set(tap, fds);
   }
 
-  /** Closes kept fds nobody took (their TAP goes, or is made again). */
-  private dropTapFds(tap: string): void {
-    for (const fd of this.tapFds.get(tap) ?? []) void closeAsync(fd);
+  /**
+   * Closes kept fds nobody took (their TAP goes, or is made again), off the event loop (a
+   * TAP's last close waits for a grace period); resolves once they are closed.
+   */
+  private dropTapFds(tap: string): Promise<void> {
+    const fds = this.tapFds.get(tap) ?? [];
     this.tapFds.delete(tap);
+    return Promise.all(fds.map(closeAsync)).then(() => undefined);
   }
 
   private netnsGone(): boolean {
@@ -438,6 +445,17 @@ export class Pod {
       });
     const ifaceFor = (s: VethSettings): InterfacePlan | undefined =>
       [...(this.plan?.interfaces ?? []), ...(this.context.resolved?.change?.iface ? [this.context.resolved.change.iface] : [])].find((i) => interfaceNames(i.name).bridge === s.bridge);
+    const unplumbLinks = async (r: Parameters<VethIo['unplumb']>[0]): Promise<void> => {
+      if (this.netnsGone()) return;
+      // The whole pod undone: the first unplumb deletes every interface's links in one go
+      // and the others wait for it; else (or for records without the pod's group) each its own.
+      // The supervisor tells all interfaces in one action: by the loop's next turn each has heard.
+      if (this.vethChildren().length > 1) {
+        await new Promise((res) => setImmediate(res));
+        if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
+      }
+      await kernel().unplumb(r);
+    };
     const io: VethIo = {
       capture: (r) => kernel(this.context.resolved?.change?.child?.id !== r.ifName).capture(r),
       strip: (r) => kernel().strip(r),
@@ -446,16 +464,13 @@ export class Pod {
       // With the pod netns gone, everything these would undo went with it.
       unisolate: async (r) => (this.netnsGone() ? undefined : kernel().unisolate(r)),
       unplumb: async (r) => {
-        this.dropTapFds(r.settings.tap);
-        if (this.netnsGone()) return;
-        // The whole pod undone: the first unplumb deletes every interface's links in one go
-        // and the others wait for it; else (or for records without the pod's group) each its own.
-        // The supervisor tells all interfaces in one action: by the loop's next turn each has heard.
-        if (this.vethChildren().length > 1) {
-          await new Promise((res) => setImmediate(res));
-          if (this.wholePodUndone() && (await (this.podUnplumb ??= this.unplumbAll()))) return;
+        // Closed beside the deletion below; the step ends when both have.
+        const closing = this.dropTapFds(r.settings.tap);
+        try {
+          await unplumbLinks(r);
+        } finally {
+          await closing;
         }
-        await kernel().unplumb(r);
       },
       restore: async (r) => (this.netnsGone() ? undefined : kernel().restore(r)),
       startDhcp: async ({ settings, rebind }) => {
@@ -617,10 +632,35 @@ export class Pod {
 
   /** What the VM runtime needs: TAP fds (fresh ones on every call) or PCI addresses, and cloud-init. `only`: these interfaces. */
   network(only?: string[]): PodNetwork {
+    const plan = this.context.resolved!.plan;
+    const out: PodNetwork['interfaces'] = [];
+    try {
+      this.collectInterfaces(out, only);
+    } catch (e) {
+      // Nothing half-handed: the TAP fds taken or opened so far are closed (the VM asks again).
+      for (const i of out) if (i.kind === 'tap') for (const fd of i.fds) void closeAsync(fd);
+      throw e;
+    }
+    let cloudInit: PodNetwork['cloudInit'] | undefined;
+    return {
+      podId: this.podId,
+      interfaces: out,
+      // Rendered when first read (~2 ms of YAML per pod: most callers read it later, or never).
+      get cloudInit() {
+        if (!cloudInit) {
+          const ci = renderCloudInit(plan);
+          cloudInit = { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId };
+        }
+        return cloudInit;
+      },
+    };
+  }
+
+  /** The VM's interfaces into `out` (TAP fds taken from the kept ones or opened). */
+  private collectInterfaces(out: PodNetwork['interfaces'], only?: string[]): void {
     const resolved = this.context.resolved!;
     const plan = resolved.plan;
     const children = this.childContexts();
-    const out: PodNetwork['interfaces'] = [];
     for (const c of resolved.children) {
       if (only && !only.includes(c.id)) continue;
       // Restored (a detach whose CNI DEL failed): nothing left for the VM.
@@ -639,19 +679,6 @@ export class Pod {
         out.push({ kind: 'sriov', name: iface.name, pciAddress: rec?.vf.pciAddress ?? iface.pciID ?? '', mac: rec?.targetMac ?? iface.mac ?? '', mtu: iface.mtu ?? 1500, ips, ...(vlan ? { vlan } : {}) });
       }
     }
-    let cloudInit: PodNetwork['cloudInit'] | undefined;
-    return {
-      podId: this.podId,
-      interfaces: out,
-      // Rendered when first read (~2 ms of YAML per pod: most callers read it later, or never).
-      get cloudInit() {
-        if (!cloudInit) {
-          const ci = renderCloudInit(plan);
-          cloudInit = { networkConfigV1: ci.networkConfigV1, networkConfigV1Yaml: ci.networkConfigV1Yaml, networkConfigV2: ci.networkConfigV2, networkConfigV2Yaml: ci.networkConfigV2Yaml, networkData: ci.networkData, instanceId: ci.instanceId };
-        }
-        return cloudInit;
-      },
-    };
   }
 
   /** status() with the anti-spoofing counters read off the main thread, every interface's at once. */

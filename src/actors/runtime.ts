@@ -201,7 +201,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           // An incomplete rollback (rollbackFailed) keeps the pod and its record: teardownPod retries.
           if (pod.done) {
             pods.delete(r.podId);
-            pod.stop();
+            await pod.stop();
           }
           countError(e);
           throw e;
@@ -276,7 +276,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed = true;
       monitor?.stop();
       await Promise.allSettled([...locks.values()]);
-      for (const p of pods.values()) p.stop();
+      await Promise.all([...pods.values()].map((p) => p.stop()));
       pods.clear();
       await pool.close();
       sriov?.close();

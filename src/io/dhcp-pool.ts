@@ -133,12 +133,21 @@ export class DhcpPool extends EventEmitter<DhcpPoolEvents> {
     this.owner.delete(key);
     slot?.keys.delete(key);
     try {
-      if (slot) await this.ask(slot, key, { op: 'stop', key }, 'stopped').catch(() => undefined);
+      if (slot) await this.ask(slot, key, { op: 'stop', key }, 'stopped').catch(() => this.retire(slot, 'it did not confirm a stop'));
     } finally {
       // Only now: the worker has read every serve before the stop and dup'ed what it needed
       // (its messages are read in order); a worker that died never will.
       if (fds) closeServeSockets(fds);
     }
+  }
+
+  /**
+   * Ends a worker that stays silent: it may yet read a serve of a stopped key and dup fds
+   * whose numbers new sockets (another pod's) have by then. Its other keys go to a replacement.
+   */
+  private async retire(slot: Slot, cause: string): Promise<void> {
+    this.replace(slot, cause);
+    await slot.worker.terminate();
   }
 
   reconfigure(key: string, config: DhcpServerConfig): void {

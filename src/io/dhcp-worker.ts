@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
 import { DhcpServer } from '../dhcp/index.js';
 import { Ipv6Service } from './ipv6-serve.js';
-import { closeServeSockets, dupServeSockets, type Socket6 } from './dhcp-sockets.js';
+import { closeServeSockets, dupServeSockets, type ServeSockets, type Socket6 } from './dhcp-sockets.js';
 import type { FromWorker, ServeMessage, ServeRequest, ToWorker } from './dhcp-protocol.js';
 
 interface Served {
@@ -62,21 +62,27 @@ async function serve(m: ServeMessage): Promise<void> {
   const { fds, ack, ...req } = m;
   const old = served.get(req.key);
   if (old) {
-    if (req.config) old.server?.reconfigure(req.config);
+    // A family this key did not serve yet starts now, on a dup of the socket the pool added;
+    // both before anything is awaited, so a stop read meanwhile closes what they opened.
+    let bound: Promise<void> | undefined;
+    if (req.config && old.server) old.server.reconfigure(req.config);
+    else if (req.config && fds.v4 !== undefined) bound = startV4(req, old, dupServeSockets({ v4: fds.v4 }).v4!);
     if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
     else if (req.ipv6) {
       const d = dupServeSockets({ dhcp6: fds.dhcp6, rs: fds.rs });
       startV6(req, old, { dhcp6: d.dhcp6!, rs: d.rs! });
     }
+    await bound;
     if (ack) post({ op: 'serving', key: req.key });
     return;
   }
   const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
   // Known before anything is awaited: a stop that comes meanwhile finds it and closes it.
   served.set(req.key, s);
-  // Dups of what this request serves only (the pool may hold a family it no longer asks for).
-  let socks = dupServeSockets({ ...(req.config ? { v4: fds.v4 } : {}), ...(req.ipv6 ? { dhcp6: fds.dhcp6, rs: fds.rs } : {}) });
+  let socks: ServeSockets = {};
   try {
+    // Dups of what this request serves only (the pool may hold a family it no longer asks for).
+    socks = dupServeSockets({ ...(req.config ? { v4: fds.v4 } : {}), ...(req.ipv6 ? { dhcp6: fds.dhcp6, rs: fds.rs } : {}) });
     let bound: Promise<void> | undefined;
     if (req.config) {
       const { v4, ...rest } = socks;
@@ -130,10 +136,16 @@ function startV4(req: ServeRequest, s: Served, fd: number): Promise<void> {
   const bound = new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.once('close', resolve);
-    socket.bind({ fd }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
+    try {
+      socket.bind({ fd }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    } catch (e) {
+      // bind throws only before the handle took the fd (not a UDP socket, open failed).
+      closeServeSockets({ v4: fd });
+      throw e;
+    }
   });
   return bound.then(() => {
     if (served.get(req.key) === s) socket.setBroadcast(true);

@@ -67,9 +67,15 @@ function wrap<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
 }
 
 /** wrap() for a call that returns a promise: a type error throws, a failed syscall rejects, both typed. */
+/** An async call's failures as a rejected promise, those the addon throws at once (a bad fd) too. */
 function wrapAsync<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
-  const call = wrap(fn);
-  return (...a: A): Promise<R> => call(...a).catch((e: unknown) => { throw asSysError(e); });
+  return async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      throw asSysError(e);
+    }
+  };
 }
 
 export const AF_INET = 2;

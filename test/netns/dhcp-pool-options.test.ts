@@ -132,6 +132,16 @@ void describe('DHCP pool options in the worker', () => {
     assertNoFdLeak(fds, '20 serves and stops');
   });
 
+  void it('a re-serve that adds DHCPv4 to an IPv6-only interface starts it; a stop leaves no socket', async () => {
+    const fds = fdSnapshot();
+    await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', ipv6: ipv6() });
+    assert.equal(await client.exchange(discover(0x3600), 0x3600, 300), undefined, 'no DHCPv4 yet');
+    await pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'br0', config: config(), ipv6: ipv6() });
+    assert.equal((await client.exchange(discover(0x3601), 0x3601, 2000))?.type, 2, 'DHCPv4 served after the re-serve');
+    await pool.stop(KEY);
+    assertNoFdLeak(fds, 'a re-serve adding DHCPv4');
+  });
+
   void it('what cannot be served fails at once, typed, with no socket left and nothing served', async () => {
     const fds = fdSnapshot();
     await assert.rejects(pool.serve({ key: KEY, netnsPath: pod.path, bridge: 'no-such-br', config: config() }), (e: { code?: string; message?: string }) => e.code === 'ENODEV' && /^DHCP for pod-opts\/eth0: /.test(e.message ?? ''));
@@ -165,5 +175,33 @@ void describe('DHCP pool options in the worker', () => {
       }
     }
     assertNoFdLeak(fds, 'killed workers');
+  });
+
+  void it('a stop its worker does not confirm in time ends that worker; its sockets close after it, its other keys are served again', async () => {
+    const fds = fdSnapshot();
+    const p2 = new DhcpPool(1, { rateLimit: false, serveTimeoutMs: 0 });
+    const offered = async (from: number): Promise<number | undefined> => {
+      let reply: number | undefined;
+      for (let xid = from, t0 = Date.now(); reply === undefined && Date.now() - t0 < 5000; xid++) reply = (await client.exchange(discover(xid), xid, 200))?.type;
+      return reply;
+    };
+    try {
+      await p2.serve({ key: 'pod-a/eth0', netnsPath: pod.path, bridge: 'br0', config: config() });
+      await p2.serve({ key: 'pod-b/eth0', netnsPath: pod.path, bridge: 'br0', config: config() });
+      assert.equal(await offered(0x3400), 2, 'served');
+      const restarted = once(p2, 'restarted') as Promise<[{ keys: string[]; cause: string }]>;
+      // A message the worker ignores, but takes tens of ms to copy in: it cannot answer the
+      // stop within the pool's timeout (0 ms here).
+      p2.workers()[0]!.postMessage({ op: 'none', pad: new Uint8Array(64 << 20) });
+      await p2.stop('pod-a/eth0');
+      const [info] = await Promise.race([restarted, new Promise<never>((_, no) => setTimeout(() => no(new Error('the silent worker was not replaced')), 2000))]);
+      assert.deepEqual(info.keys, ['pod-b/eth0']);
+      assert.match(info.cause, /did not confirm a stop/);
+      assert.equal(p2.isServing('pod-a/eth0'), false);
+      assert.equal(await offered(0x3500), 2, 'the other key served by the replacement');
+    } finally {
+      await p2.close();
+    }
+    assertNoFdLeak(fds, 'a stop that timed out');
   });
 });

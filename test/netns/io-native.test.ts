@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { native, AF_INET, SOCK_DGRAM } from '../../src/io/native.js';
 import { NetnsHandle } from '../../src/io/netns.js';
+import { parseAttrs } from '../../src/io/nlattr.js';
 import { SysError } from '../../src/model/errors.js';
 import { Topology, vethPair, waitUp } from '../support/netns.js';
 import { assertNoNetnsLeft } from '../support/leaks.js';
@@ -103,7 +104,8 @@ void test('nftRunAsync runs nft in the target netns off the main thread; the lib
     const bad = await native.nftRunAsync(ns.fd, 'delete table bridge nfta_none');
     assert.equal(bad.ok, false);
     assert.match(bad.error, /No such file or directory/);
-    await assert.rejects(native.nftRunAsync(987654, 'list tables'), (e: unknown) => e instanceof SysError && e.errno === 'EBADF' && e.syscall === 'setns');
+    // A job gets its own dup of the netns fd at the call: a bad fd fails there.
+    await assert.rejects(native.nftRunAsync(987654, 'list tables'), (e: unknown) => e instanceof SysError && e.errno === 'EBADF' && e.syscall === 'dup(netns fd)');
     // Every pool thread is back in the test's netns: async fs reads run on the same pool,
     // and /proc/thread-self/net/dev lists the links of the reading thread's netns.
     const names = (t: string): string => t.split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort().join(',');
@@ -144,6 +146,59 @@ void test('nftRunAsync runs on threads of its own: it completes while every libu
     assert.deepEqual(await Promise.all(reads), fifos.map(() => ''));
     rmSync(dir, { recursive: true, force: true });
     ns.close();
+  }
+});
+
+void test('rtnlRequest runs in the netns its fd named at the call, though the fd is closed and its number reused before a pool thread takes it', async () => {
+  const a = topo.ns('reuse-a');
+  const b = topo.ns('reuse-b');
+  a.ip('link', 'add', 'mark-a', 'type', 'bridge');
+  b.ip('link', 'add', 'mark-b', 'type', 'bridge');
+  const dir = mkdtempSync(join(tmpdir(), 'reuse-'));
+  // Every libuv pool thread blocked (FIFO reads with no writer): the request waits in the queue.
+  const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) + 2 }, (_, i) => join(dir, `f${i}`));
+  for (const f of fifos) assert.equal(spawnSync('mkfifo', [f]).status, 0);
+  const reads = fifos.map((f) => readFile(f, 'utf8'));
+  let nsB: NetnsHandle | undefined;
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const nsA = NetnsHandle.open(a.path);
+    const fdA = nsA.fd;
+    // RTM_GETLINK dump: nlmsghdr (REQUEST | ACK | DUMP) and an empty ifinfomsg.
+    const req = Buffer.alloc(32);
+    req.writeUInt32LE(32, 0);
+    req.writeUInt16LE(18, 4);
+    req.writeUInt16LE(0x1 | 0x4 | 0x300, 6);
+    req.writeUInt32LE(1, 8);
+    const reply = native.rtnlRequest(fdA, req);
+    nsA.close();
+    nsB = NetnsHandle.open(b.path);
+    assert.equal(nsB.fd, fdA, 'the closed number is taken by another netns');
+    for (const f of fifos) closeSync(openSync(f, 'w'));
+    const bytes = await reply;
+    const names: string[] = [];
+    for (let off = 0; off + 16 <= bytes.length; ) {
+      const len = bytes.readUInt32LE(off);
+      if (len < 16) break;
+      if (bytes.readUInt16LE(off + 4) === 16) {
+        const name = parseAttrs(bytes.subarray(off + 32, off + len)).get(3);
+        if (name) names.push(name.toString('latin1').replace(/\0.*$/, ''));
+      }
+      off += (len + 3) & ~3;
+    }
+    assert.ok(names.includes('mark-a'), names.join(','));
+    assert.ok(!names.includes('mark-b'), names.join(','));
+  } finally {
+    for (const f of fifos) {
+      try {
+        closeSync(openSync(f, 'w'));
+      } catch {
+        // Already released above.
+      }
+    }
+    await Promise.all(reads);
+    rmSync(dir, { recursive: true, force: true });
+    nsB?.close();
   }
 });
 

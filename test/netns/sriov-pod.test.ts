@@ -129,7 +129,7 @@ void test('rollback failed, then the runtime stops: a new Pod from the record (w
   const pod = new Pod(deps(ioWithBFailing()), request());
   await setupRejects(pod);
   assert.equal(pod.phase, 'rollbackFailed');
-  pod.stop();
+  await pod.stop();
 
   const [rec] = store.all<PodRecord>();
   assert.equal(rec?.phase, 'rollbackFailed');

@@ -4,8 +4,9 @@
 // fork every page of this process is copy-on-write, and writing it again faults.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { native } from '../../../src/io/native.js';
 import { spawnNoFork } from '../../../src/io/spawn.js';
 import { invokePlugin, type PluginSpawn } from '../../../src/cni/exec.js';
 
@@ -49,6 +50,15 @@ void test('the child has its own process group, only fds 0-2 of ours, and defaul
   // (glibc's posix_spawn leaves its own internal signals, 32 and 33, ignored; libc resets them.)
   const ignored = BigInt(`0x${rest.find((l) => l.startsWith('SigIgn'))!.split(/\s+/)[1]!}`);
   assert.equal(ignored & 0x7fffffffn, 0n, `SigIgn ${ignored.toString(16)}`);
+});
+
+void test('waitExit has closed the pidfd by the time it resolves', async () => {
+  for (let i = 0; i < 5; i++) {
+    const p = native.spawnPiped('/bin/true', ['true'], [], false);
+    for (const fd of [p.stdin, p.stdout, p.stderr]) closeSync(fd);
+    assert.deepEqual(await native.waitExit(p.pidfd), { code: 0, signal: null });
+    assert.throws(() => fstatSync(p.pidfd), { code: 'EBADF' }, `pidfd ${p.pidfd} still open`);
+  }
 });
 
 void test('a program that cannot start: a typed error at once; through invokePlugin a CNI error naming it', async () => {
