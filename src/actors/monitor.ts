@@ -11,9 +11,10 @@ import type { Pod } from './pod.js';
 export const LINK_DUMP_EVERY_TICKS = 15;
 
 /** Checks the ready pods in `pods` every `intervalMs` (0: never, and no link watch); `teardown` for a pod whose netns is gone. */
-export function startMonitor(pods: ReadonlyMap<string, Pod>, intervalMs: number, teardown: (podId: string) => void): { stop(): void } | undefined {
+export function startMonitor(pods: ReadonlyMap<string, Pod>, intervalMs: number, teardown: (podId: string) => void): { stop(): Promise<void> } | undefined {
   if (intervalMs <= 0) return undefined;
-  let checking = false;
+  let checking: Promise<void> | undefined;
+  let stopped = false;
   let tick = 0;
   const dumpedAt = new WeakMap<Pod, number>();
   // One link check of a pod at a time; news during one runs another after it (the dump may predate it).
@@ -22,6 +23,7 @@ export function startMonitor(pods: ReadonlyMap<string, Pod>, intervalMs: number,
   async function checkPods(): Promise<void> {
     tick++;
     for (const pod of pods.values()) {
+      if (stopped) return;
       if (pod.phase !== 'ready' && pod.phase !== 'degraded') continue;
       try {
         if (!existsSync(pod.request.netnsPath)) {
@@ -47,7 +49,7 @@ export function startMonitor(pods: ReadonlyMap<string, Pod>, intervalMs: number,
     const c = { again: true, done: Promise.resolve() };
     c.done = (async () => {
       try {
-        while (c.again) {
+        while (c.again && !stopped) {
           c.again = false;
           dumpedAt.set(pod, tick);
           await checkLinksOnce(pod);
@@ -75,9 +77,16 @@ export function startMonitor(pods: ReadonlyMap<string, Pod>, intervalMs: number,
 
   const timer = setInterval(() => {
     if (checking) return;
-    checking = true;
-    void checkPods().finally(() => (checking = false));
+    checking = checkPods().finally(() => (checking = undefined));
   }, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    // Resolves once no check is left running: the runtime stops its pods only after.
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await checking;
+      await Promise.all([...linkChecks.values()].map((c) => c.done));
+    },
+  };
 }

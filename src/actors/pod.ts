@@ -81,6 +81,8 @@ export class Pod {
   private lasting: { of: ResolvedPod; text: string } | undefined;
   /** Per TAP, the fds plumb opened when it made it: the next network() hands them out. */
   private readonly tapFds = new Map<string, number[]>();
+  /** stop() was called: nothing opens a netns socket again. */
+  private stopped = false;
   /** The pod-wide deletion of this teardown or rollback, shared by its interfaces' unplumbs. */
   private podUnplumb: Promise<boolean> | undefined;
   /** The pod netns's link events, from the monitor's first tick after ready until teardown. */
@@ -218,6 +220,7 @@ export class Pod {
 
   /** Stops the actors without touching the kernel (runtime close; the next start adopts); resolves once the kept TAP fds are closed. */
   stop(): Promise<void> {
+    this.stopped = true;
     this.unwatchLinks();
     this.actor.stop();
     const closing = Promise.all([...this.tapFds.keys()].map((tap) => this.dropTapFds(tap)));
@@ -289,6 +292,8 @@ export class Pod {
   }
 
   private rtnl(): Rtnl {
+    // Stopped (runtime close): work still in flight must not open a socket nobody closes.
+    if (this.stopped) throw new NetletError('RUNTIME_CLOSED', `pod ${this.podId}: the runtime is closed`);
     this.rt ??= Rtnl.open(this.request.netnsPath);
     return this.rt;
   }

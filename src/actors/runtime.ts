@@ -274,7 +274,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     async close() {
       if (closed) return;
       closed = true;
-      monitor?.stop();
+      await monitor?.stop();
       await Promise.allSettled([...locks.values()]);
       await Promise.all([...pods.values()].map((p) => p.stop()));
       pods.clear();

@@ -159,6 +159,13 @@ void test('rtnlRequest runs in the netns its fd named at the call, though the fd
   const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) + 2 }, (_, i) => join(dir, `f${i}`));
   for (const f of fifos) assert.equal(spawnSync('mkfifo', [f]).status, 0);
   const reads = fifos.map((f) => readFile(f, 'utf8'));
+  // Writers release the blocked reads, once: a second writer would wait for a reader for ever.
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    for (const f of fifos) closeSync(openSync(f, 'w'));
+  };
   let nsB: NetnsHandle | undefined;
   try {
     await new Promise((r) => setTimeout(r, 50));
@@ -174,7 +181,7 @@ void test('rtnlRequest runs in the netns its fd named at the call, though the fd
     nsA.close();
     nsB = NetnsHandle.open(b.path);
     assert.equal(nsB.fd, fdA, 'the closed number is taken by another netns');
-    for (const f of fifos) closeSync(openSync(f, 'w'));
+    release();
     const bytes = await reply;
     const names: string[] = [];
     for (let off = 0; off + 16 <= bytes.length; ) {
@@ -189,13 +196,7 @@ void test('rtnlRequest runs in the netns its fd named at the call, though the fd
     assert.ok(names.includes('mark-a'), names.join(','));
     assert.ok(!names.includes('mark-b'), names.join(','));
   } finally {
-    for (const f of fifos) {
-      try {
-        closeSync(openSync(f, 'w'));
-      } catch {
-        // Already released above.
-      }
-    }
+    release();
     await Promise.all(reads);
     rmSync(dir, { recursive: true, force: true });
     nsB?.close();
