@@ -1024,7 +1024,6 @@ void ExitReadable(uv_poll_t* h, int status, int) {
   // Closed before the promise settles (not in the close callback a loop turn later): whoever
   // awaited the exit holds no fd of it after.
   close(w->pidfd);
-  w->pidfd = -1;
   napi_env env = w->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);

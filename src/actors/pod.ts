@@ -814,7 +814,6 @@ const UNDOING = new Set(['tearingDown', 'rollingBack', 'restored', 'failed', 'te
 /** A state value's top-level state (hot-plug states are nested). */
 const topState = (v: unknown): string => (typeof v === 'string' ? v : Object.keys(v as object)[0] ?? '');
 
-
 /** Records keep child inputs without resume data (that lives in `interfaces`). */
 function stripResume(r: ResolvedPod): ResolvedPod {
   const strip = <C extends { input: unknown }>(c: C): C => { const { resume: _r, ...input } = c.input as { resume?: unknown }; return { ...c, input }; };

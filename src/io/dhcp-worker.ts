@@ -55,51 +55,44 @@ function startV6(req: ServeRequest, s: Served, socks: { dhcp6: Socket6; rs: Sock
 
 /**
  * Serves an interface on dups of the sockets the pool holds, or reconfigures one served
- * already (a family added: its sockets dup'ed then). Confirms only when asked: the pool waits
- * for nothing else; a failure is always told.
+ * already; a family it does not serve yet starts on a dup of the socket the pool added.
+ * Confirms only when asked: the pool waits for nothing else; a failure is always told.
  */
 async function serve(m: ServeMessage): Promise<void> {
   const { fds, ack, ...req } = m;
   const old = served.get(req.key);
-  if (old) {
-    // A family this key did not serve yet starts now, on a dup of the socket the pool added;
-    // both before anything is awaited, so a stop read meanwhile closes what they opened.
-    let bound: Promise<void> | undefined;
-    if (req.config && old.server) old.server.reconfigure(req.config);
-    else if (req.config && fds.v4 !== undefined) bound = startV4(req, old, dupServeSockets({ v4: fds.v4 }).v4!);
-    if (req.ipv6 && old.v6) old.v6.reconfigure(req.ipv6);
-    else if (req.ipv6) {
-      const d = dupServeSockets({ dhcp6: fds.dhcp6, rs: fds.rs });
-      startV6(req, old, { dhcp6: d.dhcp6!, rs: d.rs! });
-    }
-    await bound;
-    if (ack) post({ op: 'serving', key: req.key });
-    return;
-  }
-  const s: Served = { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
+  const s: Served = old ?? { server: undefined, socket: undefined, v6: undefined, statusTimer: undefined, status6Timer: undefined };
   // Known before anything is awaited: a stop that comes meanwhile finds it and closes it.
   served.set(req.key, s);
+  if (req.config && s.server) s.server.reconfigure(req.config);
+  if (req.ipv6 && s.v6) s.v6.reconfigure(req.ipv6);
+  const v4 = !!req.config && !s.server;
+  const v6 = !!req.ipv6 && !s.v6;
   let socks: ServeSockets = {};
   try {
-    // Dups of what this request serves only (the pool may hold a family it no longer asks for).
-    socks = dupServeSockets({ ...(req.config ? { v4: fds.v4 } : {}), ...(req.ipv6 ? { dhcp6: fds.dhcp6, rs: fds.rs } : {}) });
+    // Dups of what starts now only (the pool may hold a family it no longer asks for).
+    socks = dupServeSockets({ ...(v4 ? { v4: fds.v4 } : {}), ...(v6 ? { dhcp6: fds.dhcp6, rs: fds.rs } : {}) });
+    // Both started before anything is awaited.
     let bound: Promise<void> | undefined;
-    if (req.config) {
-      const { v4, ...rest } = socks;
+    if (v4) {
+      const { v4: fd, ...rest } = socks;
       socks = rest;
-      bound = startV4(req, s, v4!);
+      bound = startV4(req, s, fd!);
     }
-    if (req.ipv6) {
-      const v6 = { dhcp6: socks.dhcp6!, rs: socks.rs! };
+    if (v6) {
+      const own = { dhcp6: socks.dhcp6!, rs: socks.rs! };
       socks = {};
-      startV6(req, s, v6);
+      startV6(req, s, own);
     }
     await bound;
   } catch (e) {
-    s.socket?.close();
-    s.v6?.close();
     closeServeSockets(socks);
-    if (served.get(req.key) === s) served.delete(req.key);
+    // A first serve that failed leaves nothing; a re-serve keeps what already served.
+    if (!old) {
+      s.socket?.close();
+      s.v6?.close();
+      if (served.get(req.key) === s) served.delete(req.key);
+    }
     throw e;
   }
   if (ack) post({ op: 'serving', key: req.key });

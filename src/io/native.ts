@@ -66,8 +66,7 @@ function wrap<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   };
 }
 
-/** wrap() for a call that returns a promise: a type error throws, a failed syscall rejects, both typed. */
-/** An async call's failures as a rejected promise, those the addon throws at once (a bad fd) too. */
+/** wrap() for a call that returns a promise: every failure, a type error or a bad fd the addon throws at once too, a typed rejection. */
 function wrapAsync<A extends unknown[], R>(fn: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
   return async (...a: A): Promise<R> => {
     try {
