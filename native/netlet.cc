@@ -321,23 +321,23 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
 // One netlink request (a whole nlmsghdr asking for an ack, or a dump) on a socket of its own
 // made in nsFd's netns, on the calling thread: the replies' bytes (this seq's messages up to
 // and including NLMSG_DONE or the ack) into *reply; an errno (and *where) if it failed.
-int NlRequest(int nsFd, int protocol, const std::vector<uint8_t>& req, std::vector<char>* reply, const char** where) {
-  int fd = -1;
-  int err = SocketInNetns(nsFd, AF_NETLINK, SOCK_RAW, protocol, &fd, where);
-  if (err) return err;
+// One request on a netlink socket: sends it and reads this seq's replies up to and including
+// NLMSG_DONE or the ack. The kernel answers inside sendmsg (a dump's later parts inside recv),
+// so nothing here waits for anything but the locks the request itself takes.
+int NlExchange(int fd, const uint8_t* req, size_t len, std::vector<char>* reply, const char** where) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t n;
-  do n = sendto(fd, req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  do n = sendto(fd, req, len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   while (n < 0 && errno == EINTR);
-  if (n < 0) { err = errno; *where = "sendto(netlink)"; close(fd); return err; }
-  uint32_t seq = reinterpret_cast<const nlmsghdr*>(req.data())->nlmsg_seq;
+  if (n < 0) { *where = "sendto(netlink)"; return errno; }
+  uint32_t seq = reinterpret_cast<const nlmsghdr*>(req)->nlmsg_seq;
   // A dump fills up to the largest buffer the reader has offered, capped at 32 KiB.
   std::vector<char> buf(32768);
   for (bool done = false; !done;) {
     do n = recv(fd, buf.data(), buf.size(), 0);
     while (n < 0 && errno == EINTR);
-    if (n < 0) { err = errno; *where = "recv(netlink)"; break; }
+    if (n < 0) { *where = "recv(netlink)"; return errno; }
     ssize_t left = n;
     for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left)); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != seq) continue;
@@ -346,8 +346,50 @@ int NlRequest(int nsFd, int protocol, const std::vector<uint8_t>& req, std::vect
       if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = true; break; }
     }
   }
+  return 0;
+}
+
+// One request on a socket of its own, made in nsFd's netns (pool and nft threads).
+int NlRequest(int nsFd, int protocol, const std::vector<uint8_t>& req, std::vector<char>* reply, const char** where) {
+  int fd = -1;
+  int err = SocketInNetns(nsFd, AF_NETLINK, SOCK_RAW, protocol, &fd, where);
+  if (err) return err;
+  err = NlExchange(fd, req.data(), req.size(), reply, where);
   close(fd);
   return err;
+}
+
+// rtnlSocket(nsFd): an rtnetlink socket made in nsFd's netns for rtnlExchange. Its reads time
+// out after 10 s (EAGAIN) rather than hold the event loop for ever should a reply never come.
+Napi::Value RtnlSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "rtnlSocket(nsFd) expected");
+  int fd = -1;
+  const char* where = "";
+  int err = SocketInNetns(info[0].As<Napi::Number>().Int32Value(), AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, &fd, &where);
+  if (err) return ThrowErrno(env, err, where);
+  timeval tv{10, 0};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "setsockopt(SO_RCVTIMEO)");
+  }
+  return Napi::Number::New(env, HighFd(fd));
+}
+
+// rtnlExchange(fd, request): one rtnetlink request on the calling thread, on a socket from
+// rtnlSocket: the replies' bytes. For the setup path, where the event loop turn an
+// asynchronous socket waits per request buys nothing (the kernel has answered by then).
+Napi::Value RtnlExchange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) return ThrowType(env, "rtnlExchange(fd, request) expected");
+  auto b = info[1].As<Napi::Buffer<uint8_t>>();
+  if (b.Length() < sizeof(nlmsghdr)) return ThrowType(env, "rtnlExchange: request shorter than a netlink header");
+  std::vector<char> reply;
+  const char* where = "";
+  int err = NlExchange(info[0].As<Napi::Number>().Int32Value(), b.Data(), b.Length(), &reply, &where);
+  if (err) return ThrowErrno(env, err, where);
+  return Napi::Buffer<char>::Copy(env, reply.data(), reply.size());
 }
 
 // What one libnftables run gave: nft's return code, output and error text.
@@ -1095,6 +1137,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("nftRunAsync", Napi::Function::New(env, NftRunAsync));
   exports.Set("rtnlRequest", Napi::Function::New(env, RtnlRequest));
+  exports.Set("rtnlSocket", Napi::Function::New(env, RtnlSocket));
+  exports.Set("rtnlExchange", Napi::Function::New(env, RtnlExchange));
   exports.Set("nfRequest", Napi::Function::New(env, NfRequest));
   exports.Set("nfRequestAsync", Napi::Function::New(env, NfRequestAsync));
   exports.Set("setns", Napi::Function::New(env, SetNs));

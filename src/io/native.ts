@@ -18,6 +18,8 @@ interface NativeAddon {
   closeFd(fd: number): void;
   nftRunAsync(nsFd: number, text: string): Promise<{ ok: boolean; output: string; error: string }>;
   rtnlRequest(nsFd: number, request: Buffer): Promise<Buffer>;
+  rtnlSocket(nsFd: number): number;
+  rtnlExchange(fd: number, request: Buffer): Buffer;
   nfRequest(nsFd: number, request: Buffer): Buffer;
   nfRequestAsync(nsFd: number, request: Buffer): Promise<Buffer>;
   open6(nsFd: number, device: string, kind: Socket6Kind): { fd: number; ifindex: number };
@@ -123,6 +125,10 @@ export const native = {
   nftRunAsync: wrapAsync((nsFd: number, text: string) => addon.nftRunAsync(nsFd, text)),
   /** One rtnetlink request (a whole nlmsghdr with NLM_F_ACK) from a pool thread, in nsFd's netns: its replies' bytes, up to the ack or NLMSG_DONE. */
   rtnlRequest: wrapAsync((nsFd: number, request: Buffer) => addon.rtnlRequest(nsFd, request)),
+  /** An rtnetlink socket made in nsFd's netns, for rtnlExchange (its reads time out after 10 s). */
+  rtnlSocket: wrap((nsFd: number) => addon.rtnlSocket(nsFd)),
+  /** One rtnetlink request on this thread, on an rtnlSocket: its replies' bytes, up to the ack or NLMSG_DONE. */
+  rtnlExchange: wrap((fd: number, request: Buffer) => addon.rtnlExchange(fd, request)),
   /** One nf_tables netlink request (a whole nlmsghdr) in nsFd's netns, on this thread: its replies' bytes, up to the ack or NLMSG_DONE. */
   nfRequest: wrap((nsFd: number, request: Buffer) => addon.nfRequest(nsFd, request)),
   /** nfRequest on the nft threads (see nftRunAsync). */

@@ -3,6 +3,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rtnl, type LinkEvent } from '../../src/io/rtnl.js';
 import { NetnsHandle } from '../../src/io/netns.js';
+import { native } from '../../src/io/native.js';
+import { closeSync, openSync } from 'node:fs';
 import { SysError } from '../../src/model/errors.js';
 import { Topology, type Netns } from '../support/netns.js';
 import { assertNoFdLeak, assertNoNetnsLeft, fdSnapshot } from '../support/leaks.js';
@@ -142,6 +144,65 @@ void test('addresses: add and delete, IPv4 and IPv6, as ip -j shows them', async
   await assert.rejects(rt.delAddress(l.index, '10.20.30.4/24'), errno('EADDRNOTAVAIL'));
   await assert.rejects(rt.addAddress(l.index, 'not-an-address'), errno('EINVAL'));
   await rt.deleteLink(l.index);
+});
+
+void test('addresses: every field as ip -j reads it (flags, peer, broadcast, scope, dynamic)', async () => {
+  const d = topo.name('af');
+  pod.exec('ip', ['-batch', '-'], [
+    `link add ${d} type veth peer name ${topo.name('afp')}`,
+    `addr add 10.61.0.2/24 dev ${d}`, `addr add 10.61.0.3/24 dev ${d}`, `addr add 10.61.1.2/31 dev ${d}`,
+    `addr add 10.61.2.2/24 brd 10.61.2.7 dev ${d}`, `addr add 10.61.3.1 peer 10.61.3.2/32 dev ${d}`, `addr add 10.62.0.1/8 scope link dev ${d}`,
+    `addr add fd61::2/64 dev ${d} nodad`, `addr add fd61:1::2/64 dev ${d} noprefixroute nodad`, `addr add fd61:2::2/64 dev ${d} mngtmpaddr nodad`,
+    `addr add fd61:3::2/64 dev ${d} home nodad`, `addr add fd61:4::2/64 dev ${d} valid_lft 600 preferred_lft 300 nodad`,
+    `link set ${d} up`,
+  ].join('\n'));
+  const l = await rt.mustLink(d);
+  const flagNames: Record<string, string> = { nodad: 'nodad', noprefixroute: 'noprefixroute', mngtmpaddr: 'managetempaddr', home: 'homeaddress' };
+  const scopes: Record<string, number> = { global: 0, link: 253, host: 254 };
+  const shown = pod.json('addr', 'show', 'dev', d)[0].addr_info.map((a: any) => ({
+    ...(a.broadcast ? { broadcast: a.broadcast } : {}),
+    index: l.index, family: a.family === 'inet' ? 4 : 6, address: a.local, prefixLength: a.prefixlen, scope: scopes[a.scope],
+    permanent: !a.dynamic, flags: Object.keys(flagNames).filter((f) => a[f]).map((f) => flagNames[f]),
+  }));
+  const key = (a: { address: string }) => a.address;
+  const mine = await rt.addresses(l.index);
+  assert.deepEqual([...mine].sort((a, b) => key(a).localeCompare(key(b))), [...shown].sort((a: any, b: any) => key(a).localeCompare(key(b))));
+  // The ones that make each field differ are there.
+  assert.ok(mine.some((a) => a.address === 'fd61:4::2' && !a.permanent));
+  assert.ok(mine.some((a) => a.address === '10.61.2.2' && a.broadcast === '10.61.2.7'));
+  assert.ok(mine.some((a) => a.address === 'fd61:1::2' && a.flags.join() === 'nodad,noprefixroute'));
+  assert.ok(mine.some((a) => a.address === '10.61.3.1' && a.prefixLength === 32));
+  assert.ok(mine.some((a) => a.address === '10.62.0.1' && a.scope === 253));
+  // Without an index: every link's, this one's among them.
+  assert.equal((await rt.addresses()).filter((a) => a.index === l.index).length, mine.length);
+  await rt.deleteLink(l.index);
+});
+
+void test('requests go on this thread over one socket made in the netns; a closed Rtnl refuses (EBADF) and holds no fd', async () => {
+  const name = topo.name('same');
+  const a = Rtnl.open(pod.path);
+  const b = Rtnl.open(other.path);
+  const before = fdSnapshot();
+  await a.createBridge(name);
+  assert.ok((await a.links()).some((l) => l.name === name));
+  assert.ok(!(await b.links()).some((l) => l.name === name));
+  await b.createBridge(name);
+  assert.equal(other.json('link', 'show', name)[0].ifname, name);
+  // No fd per request.
+  for (let i = 0; i < 50; i++) await a.links();
+  assertNoFdLeak(before, 'requests');
+  await a.deleteLink((await a.mustLink(name)).index);
+  await b.deleteLink((await b.mustLink(name)).index);
+  a.close();
+  b.close();
+  a.close();
+  // The numbers of its netns fd and socket taken by other files: still refused, nothing sent to them.
+  const taken = [0, 1, 2, 3].map(() => native.moveHigh(openSync('/dev/null', 'r')));
+  try {
+    await assert.rejects(a.links(), errno('EBADF'));
+  } finally {
+    taken.forEach((fd) => closeSync(fd));
+  }
 });
 
 void test('routes: via gateway, gateway-less scope link, default, IPv6; delete', async () => {
