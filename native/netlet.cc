@@ -318,12 +318,10 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// One netlink request (a whole nlmsghdr asking for an ack, or a dump) on a socket of its own
-// made in nsFd's netns, on the calling thread: the replies' bytes (this seq's messages up to
-// and including NLMSG_DONE or the ack) into *reply; an errno (and *where) if it failed.
-// One request on a netlink socket: sends it and reads this seq's replies up to and including
-// NLMSG_DONE or the ack. The kernel answers inside sendmsg (a dump's later parts inside recv),
-// so nothing here waits for anything but the locks the request itself takes.
+// One netlink request (a whole nlmsghdr asking for an ack, or a dump) on fd, on the calling
+// thread: the replies' bytes (this seq's messages up to and including NLMSG_DONE or the ack)
+// into *reply; an errno (and *where) if it failed. The kernel answers inside sendmsg (a dump's
+// later parts inside recv), so nothing here waits but for the locks the request itself takes.
 int NlExchange(int fd, const uint8_t* req, size_t len, std::vector<char>* reply, const char** where) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;

@@ -15,7 +15,7 @@ import { native } from './native.js';
 const { formatMessage, parseMessages, checkError, Flags, MessageType, RtNetlinkSocket } = netlinkPkg;
 
 /** The package's API over `send`: the replies to one request (same replies, same errors as its socket). */
-function rtNetlinkOver(send: (req: Buffer, seq: number) => Buffer | Promise<Buffer>, close: () => void): RtSocket {
+function rtNetlinkOver(send: (req: Buffer) => Buffer | Promise<Buffer>, close: () => void): RtSocket {
   let seq = 0;
   const socket = {
     on: () => socket,
@@ -25,7 +25,7 @@ function rtNetlinkOver(send: (req: Buffer, seq: number) => Buffer | Promise<Buff
       // A seq of its own per request: a reply that came too late is never taken for the next one's.
       const s = (seq = (seq % 0x7fffffff) + 1);
       const req = Buffer.concat(formatMessage({ type, flags: Number(options?.flags) | Flags.REQUEST | Flags.ACK, seq: s, port: 0, data }));
-      const msgs = parseMessages(await send(req, s));
+      const msgs = parseMessages(await send(req));
       const first = msgs[0];
       if (!first) throw new Error('Request rejected: EIO');
       // A dump's parts are flagged MULTI and end in DONE; any other reply is one message.
