@@ -39,6 +39,11 @@ export class NetnsHandle {
     }
   }
 
+  /** False once close() has run: the fd number may be another file's by then. */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -37,9 +37,18 @@ function rtNetlinkOver(send: (req: Buffer) => Buffer | Promise<Buffer>, close: (
   return new RtNetlinkSocket(socket as unknown as NetlinkSocket);
 }
 
-/** Requests from pool threads, each on a socket of its own made in the netns of nsFd. */
-export function pooledRtNetlink(nsFd: number): RtSocket {
-  return rtNetlinkOver((req) => native.rtnlRequest(nsFd, req), () => undefined);
+const closedError = (): Error => Object.assign(new Error('rtnetlink socket closed'), { code: 'EBADF' });
+
+/** Requests from pool threads, each on a socket of its own made in the netns of nsFd; refused (EBADF) once `usable` says no. */
+export function pooledRtNetlink(nsFd: number, usable: () => boolean): RtSocket {
+  return rtNetlinkOver(
+    (req) => {
+      // The addon dups nsFd at this call: checked here, the job can never run in another netns.
+      if (!usable()) throw closedError();
+      return native.rtnlRequest(nsFd, req);
+    },
+    () => undefined,
+  );
 }
 
 /** Requests on the calling thread, on one rtnetlink socket made in the netns of nsFd (closed with the socket). */
@@ -49,7 +58,7 @@ export function onThreadRtNetlink(nsFd: number): RtSocket {
   return rtNetlinkOver(
     (req) => {
       // Its number may be another file's by now.
-      if (!open) throw Object.assign(new Error('rtnetlink socket closed'), { code: 'EBADF' });
+      if (!open) throw closedError();
       return native.rtnlExchange(fd, req);
     },
     () => {

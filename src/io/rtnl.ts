@@ -190,8 +190,8 @@ export class Rtnl {
     readonly netns: NetnsHandle,
     private readonly sock: RtNetlinkSocket,
     private readonly ownsNetns: boolean,
-    /** Shared with the off-loop view: one exclusive section per netns, whichever sends. */
-    private readonly lock: { held: Promise<unknown> } = { held: Promise.resolve() },
+    /** Shared with the off-loop view: one exclusive section per netns, whichever sends; closed for both at once. */
+    private readonly lock: { held: Promise<unknown>; closed: boolean } = { held: Promise.resolve(), closed: false },
   ) {}
 
   private pooled?: Rtnl;
@@ -202,7 +202,10 @@ export class Rtnl {
    */
   get offLoop(): Rtnl {
     if (!this.pooled) {
-      const view = new Rtnl(this.netns, pooledRtNetlink(this.netns.fd), false, this.lock);
+      // The netns fd is taken by number when a request is made (the addon dups it then):
+      // once this Rtnl or the netns handle is closed, that number may be another netns's.
+      const usable = (): boolean => !this.lock.closed && this.netns.isOpen;
+      const view = new Rtnl(this.netns, pooledRtNetlink(this.netns.fd, usable), false, this.lock);
       // Already off the loop: its own offLoop (for deleteLink, deleteGroup) is itself.
       view.pooled = view;
       this.pooled = view;
@@ -210,24 +213,24 @@ export class Rtnl {
     return this.pooled;
   }
 
-
   /** An rtnetlink socket inside the netns at `path` (created there, used from here). */
   static open(path: string): Rtnl {
-    const ns = NetnsHandle.open(path);
+    return Rtnl.in(NetnsHandle.open(path), true);
+  }
+
+  /** An rtnetlink socket inside an already open netns; `owns`: the netns closes with it (or here, when the socket cannot be made). */
+  static in(ns: NetnsHandle, owns = false): Rtnl {
     try {
-      return Rtnl.in(ns, true);
+      return new Rtnl(ns, onThreadRtNetlink(ns.fd), owns);
     } catch (e) {
-      ns.close();
+      if (owns) ns.close();
       throw e;
     }
   }
 
-  /** An rtnetlink socket inside an already open netns. */
-  static in(ns: NetnsHandle, owns = false): Rtnl {
-    return new Rtnl(ns, onThreadRtNetlink(ns.fd), owns);
-  }
-
+  /** Closes the socket (and the netns, when this Rtnl opened it); its off-loop view refuses from here on too. */
   close(): void {
+    this.lock.closed = true;
     this.sock.socket.close();
     if (this.ownsNetns) this.netns.close();
   }

@@ -178,7 +178,7 @@ void test('addresses: every field as ip -j reads it (flags, peer, broadcast, sco
   await rt.deleteLink(l.index);
 });
 
-void test('requests go on this thread over one socket made in the netns; a closed Rtnl refuses (EBADF) and holds no fd', async () => {
+void test('requests go on this thread over one socket made in the netns; a closed Rtnl refuses (EBADF), off the loop too, and holds no fd', async () => {
   const name = topo.name('same');
   const a = Rtnl.open(pod.path);
   const b = Rtnl.open(other.path);
@@ -193,16 +193,31 @@ void test('requests go on this thread over one socket made in the netns; a close
   assertNoFdLeak(before, 'requests');
   await a.deleteLink((await a.mustLink(name)).index);
   await b.deleteLink((await b.mustLink(name)).index);
-  a.close();
   b.close();
+  // A bridge in the other netns that nothing sent through the closed `a` may reach.
+  const keep = topo.name('keep');
+  other.ip('link', 'add', keep, 'type', 'bridge');
+  const keepIndex: number = other.json('link', 'show', keep)[0].ifindex;
+  const offA = a.offLoop;
   a.close();
-  // The numbers of its netns fd and socket taken by other files: still refused, nothing sent to them.
-  const taken = [0, 1, 2, 3].map(() => native.moveHigh(openSync('/dev/null', 'r')));
+  a.close();
+  // The numbers of a's netns fd and socket reopened on the other netns.
+  const taken = [0, 1, 2, 3].map(() => native.moveHigh(openSync(other.path, 'r')));
   try {
     await assert.rejects(a.links(), errno('EBADF'));
+    await assert.rejects(offA.links(), errno('EBADF'));
+    await assert.rejects(a.deleteLink(keepIndex), errno('EBADF'));
+    assert.equal(other.json('link', 'show', keep)[0].ifname, keep);
   } finally {
     taken.forEach((fd) => closeSync(fd));
+    other.ip('link', 'del', keep);
   }
+  // A netns handle its owner closed: an Rtnl made in it refuses off the loop as well.
+  const h = NetnsHandle.open(pod.path);
+  const c = Rtnl.in(h);
+  h.close();
+  await assert.rejects(c.offLoop.links(), errno('EBADF'));
+  c.close();
 });
 
 void test('routes: via gateway, gateway-less scope link, default, IPv6; delete', async () => {
