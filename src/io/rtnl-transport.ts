@@ -37,31 +37,19 @@ function rtNetlinkOver(send: (req: Buffer) => Buffer | Promise<Buffer>, close: (
   return new RtNetlinkSocket(socket as unknown as NetlinkSocket);
 }
 
-const closedError = (): Error => Object.assign(new Error('rtnetlink socket closed'), { code: 'EBADF' });
-
-/** Requests from pool threads, each on a socket of its own made in the netns of nsFd; refused (EBADF) once `usable` says no. */
-export function pooledRtNetlink(nsFd: number, usable: () => boolean): RtSocket {
-  return rtNetlinkOver(
-    (req) => {
-      // The addon dups nsFd at this call: checked here, the job can never run in another netns.
-      if (!usable()) throw closedError();
-      return native.rtnlRequest(nsFd, req);
-    },
-    () => undefined,
-  );
+/** Requests from pool threads, each on a socket of its own made in the netns of nsFd (the addon dups nsFd at the call). */
+export function pooledRtNetlink(nsFd: number): RtSocket {
+  return rtNetlinkOver((req) => native.rtnlRequest(nsFd, req), () => undefined);
 }
 
-/** Requests on the calling thread, on one rtnetlink socket made in the netns of nsFd (closed with the socket). */
+/** Requests on the calling thread, on one rtnetlink socket made in the netns of nsFd; its owner (Rtnl) sends nothing after close. */
 export function onThreadRtNetlink(nsFd: number): RtSocket {
   const fd = native.rtnlSocket(nsFd);
   let open = true;
   return rtNetlinkOver(
-    (req) => {
-      // Its number may be another file's by now.
-      if (!open) throw closedError();
-      return native.rtnlExchange(fd, req);
-    },
+    (req) => native.rtnlExchange(fd, req),
     () => {
+      // Once: a second close could close another file that has the number by then.
       if (open) native.closeFd(fd);
       open = false;
     },

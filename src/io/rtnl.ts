@@ -191,7 +191,7 @@ export class Rtnl {
     private readonly sock: RtNetlinkSocket,
     private readonly ownsNetns: boolean,
     /** Shared with the off-loop view: one exclusive section per netns, whichever sends; closed for both at once. */
-    private readonly lock: { held: Promise<unknown>; closed: boolean } = { held: Promise.resolve(), closed: false },
+    private readonly shared: { held: Promise<unknown>; closed: boolean } = { held: Promise.resolve(), closed: false },
   ) {}
 
   private pooled?: Rtnl;
@@ -202,10 +202,7 @@ export class Rtnl {
    */
   get offLoop(): Rtnl {
     if (!this.pooled) {
-      // The netns fd is taken by number when a request is made (the addon dups it then):
-      // once this Rtnl or the netns handle is closed, that number may be another netns's.
-      const usable = (): boolean => !this.lock.closed && this.netns.isOpen;
-      const view = new Rtnl(this.netns, pooledRtNetlink(this.netns.fd, usable), false, this.lock);
+      const view = new Rtnl(this.netns, pooledRtNetlink(this.netns.fd), false, this.shared);
       // Already off the loop: its own offLoop (for deleteLink, deleteGroup) is itself.
       view.pooled = view;
       this.pooled = view;
@@ -230,7 +227,7 @@ export class Rtnl {
 
   /** Closes the socket (and the netns, when this Rtnl opened it); its off-loop view refuses from here on too. */
   close(): void {
-    this.lock.closed = true;
+    this.shared.closed = true;
     this.sock.socket.close();
     if (this.ownsNetns) this.netns.close();
   }
@@ -243,14 +240,18 @@ export class Rtnl {
    * reads and reorders routes other interfaces also use must not interleave with another.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.held.then(fn, fn);
-    this.lock.held = next.catch(() => undefined);
+    const next = this.shared.held.then(fn, fn);
+    this.shared.held = next.catch(() => undefined);
     return next;
   }
 
   private call<T>(op: string, details: Record<string, unknown> | undefined, fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       try {
+        // Checked as the request goes out, for both views: the socket's number, and the netns
+        // fd the pool's requests take by number (the addon dups it then), may be another
+        // file's or another netns's once this Rtnl or its netns handle is closed.
+        if (this.shared.closed || !this.netns.isOpen) throw Object.assign(new Error('rtnetlink socket closed'), { code: 'EBADF' });
         return await fn();
       } catch (e) {
         throw sysErr(op, e, details);
